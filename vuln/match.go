@@ -215,7 +215,6 @@ func Affects(aff advisory.Affected, installed string) (bool, []string, Stats, er
 	return hit, fixed, st, nil
 }
 
-
 func isUnorderable(err error) bool {
 	for e := err; e != nil; {
 		if e == ErrUnorderable {
