@@ -14,10 +14,10 @@ import (
 
 // Sources reported in Scored.Source when no CVSS vector could be used.
 const (
-	SourceDatabaseSpecific  = "database_specific.severity"            // GHSA and others
-	SourceUbuntu            = "Ubuntu"                                // severity type "Ubuntu"
+	SourceDatabaseSpecific  = "database_specific.severity"           // GHSA and others
+	SourceUbuntu            = "Ubuntu"                               // severity type "Ubuntu"
 	SourceEcosystemSpecific = "affected.ecosystem_specific.severity" // per-package rating
-	SourceAffectedSeverity  = "affected.severity"                     // other per-package rating types
+	SourceAffectedSeverity  = "affected.severity"                    // other per-package rating types
 )
 
 // Score derives an advisory's severity. The best CVSS vector wins — newest
