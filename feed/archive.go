@@ -141,7 +141,7 @@ func (l *loader) loadGzip(r io.Reader) error {
 	}
 	data, err := readLimited(br, l.opts.MaxFileBytes)
 	if err != nil {
-		if isKind(err, ErrTooLarge) {
+		if isKind(err, ErrTooLarge) && !isKind(err, ErrArchive) {
 			return bombError("gzip stream inflates past %d bytes", l.opts.MaxFileBytes)
 		}
 		return gzipError(err)

@@ -238,6 +238,8 @@ func jsonError(err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &se) && strings.Contains(se.Error(), "unexpected end"):
+		return errorf(ErrInvalidRecord, "truncated JSON: input ends at byte %d", se.Offset)
 	case errors.As(err, &se):
 		return errorf(ErrInvalidRecord, "invalid JSON at byte %d: %v", se.Offset, se)
 	case errors.As(err, &te):
