@@ -206,8 +206,10 @@ func (l *loader) loadPath(name, path string) error {
 	return at(name, l.loadFile(f, fi.Size()))
 }
 
-// loadFile dispatches on magic bytes.
-func (l *loader) loadFile(f *os.File, size int64) error {
+// loadFile dispatches on magic bytes. It reads through a section reader so
+// the file's own offset (left at the end by a download) does not matter.
+func (l *loader) loadFile(ra io.ReaderAt, size int64) error {
+	f := io.NewSectionReader(ra, 0, size)
 	head := make([]byte, 512)
 	n, err := f.ReadAt(head, 0)
 	if err != nil && err != io.EOF {
