@@ -37,9 +37,9 @@ type Result struct {
 // Stats counts what matching could not evaluate; nothing is dropped silently.
 type Stats struct {
 	GitRangesSkipped int // GIT ranges carry commits, not versions
-	Unparseable      int // an event or installed version the ordering rejects
-	NoRelease        int // an OS package whose distro release is unknown
-	Unorderable      int // an ecosystem without a version ordering
+	Unparseable      int // packages with a version (or advisory event) the ordering rejects
+	NoRelease        int // OS packages whose distro release is unknown
+	Unorderable      int // packages of an ecosystem without a version ordering
 }
 
 // Add accumulates o into s.
@@ -99,6 +99,7 @@ func (ix *Index) Match(t Target) ([]Result, Stats) {
 	}
 	merged := map[string]*Result{}
 	var order []string
+	var seen Stats // per comparison; reported once per target below
 	for _, p := range probes {
 		for _, c := range ix.m[LookupKey(t.Ecosystem, p.name)] {
 			eco := ParseEcosystem(c.Affected.Package.Ecosystem)
@@ -109,7 +110,7 @@ func (ix *Index) Match(t Target) ([]Result, Stats) {
 				continue
 			}
 			hit, fixed, s, err := Affects(c.Affected, p.version)
-			st.Add(s)
+			seen.Add(s)
 			if err != nil || !hit {
 				continue
 			}
@@ -121,6 +122,15 @@ func (ix *Index) Match(t Target) ([]Result, Stats) {
 			}
 			r.Fixed = appendUnique(r.Fixed, fixed...)
 		}
+	}
+	// Count targets, not comparisons: one package with an unparseable
+	// version is one package not fully evaluated.
+	st.GitRangesSkipped = seen.GitRangesSkipped
+	if seen.Unparseable > 0 {
+		st.Unparseable = 1
+	}
+	if seen.Unorderable > 0 {
+		st.Unorderable = 1
 	}
 	out := make([]Result, 0, len(order))
 	for _, id := range order {

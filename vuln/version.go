@@ -39,6 +39,11 @@ func ParseVersion(ecosystem, version string) (Version, error) {
 	case "openSUSE", "SUSE", "Red Hat", "AlmaLinux", "Rocky Linux", "openEuler", "Mageia":
 		norm = strings.TrimPrefix(version, "0:") // an explicit zero epoch is the same as none
 	}
+	if semverLike(base) && !semverStart.MatchString(norm) {
+		// "(devel)", "latest" or a commit hash are not versions; the lenient
+		// SemVer parser would read them as 0.0.0 and match every range.
+		return Version{}, fmt.Errorf("%s version %q: not a version", base, version)
+	}
 	sv, err := semantic.Parse(norm, base)
 	if err != nil {
 		if errors.Is(err, semantic.ErrUnsupportedEcosystem) {
@@ -60,6 +65,17 @@ func CompareVersions(ecosystem, a, b string) (int, error) {
 		return 0, err
 	}
 	return va.Compare(vb)
+}
+
+var semverStart = regexp.MustCompile(`^v?\d`)
+
+// semverLike lists ecosystems ordered by (a lenient) SemVer.
+func semverLike(base string) bool {
+	switch base {
+	case "Go", "npm", "crates.io", "Hex", "Bitnami", "SwiftURL", "ConanCenter", "GHC", "Julia", "Bioconductor":
+		return true
+	}
+	return false
 }
 
 var goToolchain = regexp.MustCompile(`^go(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:(rc|beta|alpha)(\d+))?$`)

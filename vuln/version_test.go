@@ -151,3 +151,11 @@ func splitVector(s string) []string {
 	}
 	return nil
 }
+
+func TestNotAVersion(t *testing.T) {
+	for _, c := range []struct{ eco, v string }{{"Go", "(devel)"}, {"npm", "latest"}, {"Go", ""}, {"crates.io", "abc"}} {
+		if _, err := ParseVersion(c.eco, c.v); err == nil {
+			t.Errorf("%s %q parsed as a version", c.eco, c.v)
+		}
+	}
+}

@@ -199,7 +199,7 @@ func (tablePrinter) print(w io.Writer, r scanReport) error {
 	}
 	fmt.Fprintf(w, ", %d in the CISA KEV catalog\n", s.KEV)
 	if st := r.Stats; st.NoRelease+st.Unparseable+st.Unorderable > 0 {
-		fmt.Fprintf(w, "not evaluated: %d OS packages without a distro release, %d unparseable versions, %d ecosystems without ordering\n",
+		fmt.Fprintf(w, "not fully evaluated: %d OS packages without a distro release, %d packages with an unparseable version, %d packages of ecosystems without a version ordering\n",
 			st.NoRelease, st.Unparseable, st.Unorderable)
 	}
 	return nil

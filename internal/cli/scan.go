@@ -32,7 +32,7 @@ func decodeSBOMs(paths []string) ([]decoded, error) {
 	for _, p := range paths {
 		doc, err := sbom.DecodeFile(p, sbom.DefaultMaxBytes)
 		if err != nil {
-			return nil, fmt.Errorf("sbom %s: %w", p, err)
+			return nil, err // names the file already
 		}
 		if len(doc.Packages) == 0 {
 			return nil, fmt.Errorf("sbom %s: %w: 0 packages analysed (%d entries without a usable identity%s)",
