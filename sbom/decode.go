@@ -294,7 +294,14 @@ func jsonError(format string, data []byte, err error) error {
 		}
 	}
 	if errors.As(err, &se) {
-		return fmt.Errorf("%s: invalid JSON at offset %d: %s", format, se.Offset, strings.TrimSuffix(se.Error(), " JSON input")+input(se))
+		msg := se.Error()
+		if se.Offset >= int64(len(data)) {
+			// encoding/json feeds a space at EOF, which yields messages
+			// like "invalid character ' ' in string escape code" for a
+			// file cut inside a string.
+			msg = "unexpected end of input"
+		}
+		return fmt.Errorf("%s: invalid JSON at offset %d: %s", format, se.Offset, msg)
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
@@ -308,15 +315,6 @@ func jsonError(format string, data []byte, err error) error {
 		return fmt.Errorf("%s: invalid JSON", format)
 	}
 	return fmt.Errorf("%s: %w", format, err)
-}
-
-// input restores the " input" that TrimSuffix removed from encoding/json's
-// "unexpected end of JSON input", giving "unexpected end of input".
-func input(se *json.SyntaxError) string {
-	if strings.HasSuffix(se.Error(), " JSON input") {
-		return " input"
-	}
-	return ""
 }
 
 func goTypeName(t string) string {
