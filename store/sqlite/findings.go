@@ -77,8 +77,8 @@ func (s *Store) Findings(ctx context.Context, f store.FindingFilter) ([]store.Fi
 	if err != nil {
 		return nil, err
 	}
-	kept := out[:0]
-	for _, r := range out {
+	for i := range out {
+		r := &out[i]
 		fa := facts[r.AdvisoryID]
 		r.Aliases = fa.aliases
 		if r.Aliases == nil {
@@ -88,6 +88,12 @@ func (s *Store) Findings(ctx context.Context, f store.FindingFilter) ([]store.Fi
 			r.Severity, r.SeverityFrom, r.CVSSScore, r.CVSSVector = fa.severity, fa.severityFrom, fa.score, fa.vector
 		}
 		r.KEV, r.KEVDateAdded, r.EPSS, r.EPSSPercentile = fa.kev, fa.kevAdded, fa.epss, fa.epssPercentile
+	}
+	// Filters apply to the merged vulnerability, so a KEV flag or a severity
+	// carried by one member counts for the group.
+	out = groupAliases(out)
+	kept := out[:0]
+	for _, r := range out {
 		if f.KEV && !r.KEV {
 			continue
 		}

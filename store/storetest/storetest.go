@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("ReconcileLifecycle", func(t *testing.T) { testReconcile(t, open(t)) })
 	t.Run("JoinsThroughAliases", func(t *testing.T) { testAliases(t, open(t)) })
 	t.Run("KEVCatalogReplaced", func(t *testing.T) { testKEVReplace(t, open(t)) })
+	t.Run("AliasGroups", func(t *testing.T) { testAliasGroups(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -226,5 +227,34 @@ func testKEVReplace(t *testing.T, s Backend) {
 	}
 	if c := must(s.Counts(ctx)); c.KEV != 2 {
 		t.Fatalf("kev count %d", c.KEV)
+	}
+}
+
+func testAliasGroups(t *testing.T, s Backend) {
+	ctx := context.Background()
+	must(s.IngestSBOM(ctx, store.IngestInput{Document: debDoc(), Raw: []byte("d"), Source: "d.json", At: t0}))
+	// The same vulnerability from the Go database and from GitHub, plus an
+	// unrelated one: two findings, not three.
+	goAdv := rangeAdv("GO-2023-2102", "Go", "golang.org/x/net", "0.17.0", "CVE-2023-39325", "GHSA-4374-p667-p6c8")
+	gh := rangeAdv("GHSA-4374-p667-p6c8", "Go", "golang.org/x/net", "0.17.0", "CVE-2023-39325")
+	other := rangeAdv("GO-2024-2687", "Go", "golang.org/x/net", "0.23.0", "CVE-2023-45288")
+	must(s.ImportFeed(ctx, store.FeedData{Source: "f", At: t0, Advisories: []advisory.Advisory{goAdv, gh, other},
+		Scores: map[string]advisory.Scored{"GHSA-4374-p667-p6c8": {Rating: advisory.RatingHigh, Score: 7.5}}}))
+	must(vuln.Reconcile(ctx, s, store.Scope{}, t0))
+	fs := must(s.Findings(ctx, store.FindingFilter{}))
+	if len(fs) != 2 {
+		t.Fatalf("want 2 grouped findings, got %d: %+v", len(fs), fs)
+	}
+	var g store.Finding
+	for _, f := range fs {
+		if f.AdvisoryID == "GO-2023-2102" {
+			g = f
+		}
+	}
+	if g.Severity != advisory.RatingHigh || len(g.Aliases) != 2 || g.Aliases[0] != "CVE-2023-39325" || g.Aliases[1] != "GHSA-4374-p667-p6c8" {
+		t.Fatalf("grouped finding %+v", g)
+	}
+	if fs := must(s.Findings(ctx, store.FindingFilter{MinSeverity: advisory.RatingHigh})); len(fs) != 1 {
+		t.Fatalf("severity filter on groups: %+v", fs)
 	}
 }
