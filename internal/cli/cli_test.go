@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -239,5 +242,45 @@ func TestStoreWorkflow(t *testing.T) {
 	code, out, _ = run(t, "findings", "--db", db, "--package", "golang.org/x/net", "--format", "json")
 	if code != 0 || !strings.Contains(out, "golang.org/x/net") || strings.Contains(out, "k8s.io/kubernetes") {
 		t.Fatalf("--package filter: %s", out)
+	}
+}
+
+// feed sync against local servers standing in for osv.dev, CISA and EPSS.
+func TestFeedSync(t *testing.T) {
+	var zbuf bytes.Buffer
+	zw := zip.NewWriter(&zbuf)
+	w, _ := zw.Create("GO-2023-2102.json")
+	w.Write([]byte(`{"id":"GO-2023-2102","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2023-39325"],"affected":[{"package":{"ecosystem":"Go","name":"golang.org/x/net"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"0.17.0"}]}]}]}`))
+	zw.Close()
+	kevBody, err := os.ReadFile(kevFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/osv/Go/all.zip", func(w http.ResponseWriter, r *http.Request) { w.Write(zbuf.Bytes()) })
+	mux.HandleFunc("/kev.json", func(w http.ResponseWriter, r *http.Request) { w.Write(kevBody) })
+	mux.HandleFunc("/epss.csv", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("#model_version:v2025.03.14,score_date:2026-12-01T12:55:00Z\ncve,epss,percentile\nCVE-2023-39325,0.72,0.98\n"))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "s.db")
+	code, _, errOut := run(t, "feed", "sync", "--db", db, "--ecosystem", "Go", "--osv-url", srv.URL+"/osv", "--kev-url", srv.URL+"/kev.json", "--epss-url", srv.URL+"/epss.csv")
+	if code != 0 {
+		t.Fatalf("sync: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"1 advisories: 1 added", "1404 entries", "1 scores"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("sync report lacks %q: %s", want, errOut)
+		}
+	}
+	code, out, errOut := run(t, "scan", "--db", db, "--format", "json", kubectl)
+	if code != 0 || !strings.Contains(out, `"vulnerability": "GO-2023-2102"`) || !strings.Contains(out, `"epss": 0.72`) {
+		t.Fatalf("scan after sync: %d %s %s", code, errOut, out)
+	}
+	// A server error is an error, and the store keeps what it had.
+	code, _, errOut = run(t, "feed", "sync", "--db", db, "--ecosystem", "npm", "--osv-url", srv.URL+"/osv", "--no-kev", "--no-epss")
+	if code != ExitError || !strings.Contains(errOut, "npm") {
+		t.Fatalf("sync of a missing export: exit %d: %s", code, errOut)
 	}
 }
