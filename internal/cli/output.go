@@ -15,9 +15,10 @@ import (
 
 // scanReport is what scan and findings print.
 type scanReport struct {
-	SBOMs    []store.IngestResult
-	Findings []store.Finding
-	Stats    vuln.Stats
+	SBOMs     []store.IngestResult
+	Findings  []store.Finding
+	Stats     vuln.Stats
+	Uncovered []uncoveredEcosystem
 }
 
 type printer interface {
@@ -82,6 +83,8 @@ type jsonSummary struct {
 	BySeverity map[string]int `json:"by_severity"`
 	KEV        int            `json:"kev"`
 	NotMatched *vuln.Stats    `json:"not_evaluated,omitempty"`
+	// Uncovered lists packages of ecosystems no loaded feed covers.
+	Uncovered []uncoveredEcosystem `json:"uncovered,omitempty"`
 }
 
 func toJSONFinding(f store.Finding) jsonFinding {
@@ -111,6 +114,7 @@ func summarize(r scanReport) jsonSummary {
 			s.KEV++
 		}
 	}
+	s.Uncovered = r.Uncovered
 	if r.Stats != (vuln.Stats{}) {
 		st := r.Stats
 		s.NotMatched = &st

@@ -177,7 +177,14 @@ Exit status: 0 when nothing meets --fail-on, 1 when something does, 2 on error.`
 			if err != nil {
 				return err
 			}
-			report := scanReport{SBOMs: res, Findings: findings, Stats: sum.Stats}
+			covered, err := st.CoveredEcosystems(ctx)
+			if err != nil {
+				return err
+			}
+			report := scanReport{SBOMs: res, Findings: findings, Stats: sum.Stats, Uncovered: uncovered(docs, covered)}
+			for _, u := range report.Uncovered {
+				fmt.Fprintf(e.stderr, "warning: %s: %d %s packages were not checked: no %s advisories in the feeds\n", u.Source, u.Packages, u.Ecosystem, u.Ecosystem)
+			}
 			if err := out.print(e.stdout, report); err != nil {
 				return err
 			}
@@ -276,4 +283,38 @@ func (f failOn) count(fs []store.Finding) int {
 		}
 	}
 	return n
+}
+
+// uncoveredEcosystem counts packages whose ecosystem (and distro release)
+// no stored advisory covers: a clean result for them would be a false "no
+// vulnerabilities", so it is said out loud.
+type uncoveredEcosystem struct {
+	Source    string `json:"source"`
+	Ecosystem string `json:"ecosystem"`
+	Packages  int    `json:"packages"`
+}
+
+func uncovered(docs []decoded, covered map[string]bool) []uncoveredEcosystem {
+	var out []uncoveredEcosystem
+	for _, d := range docs {
+		counts := map[string]int{}
+		var order []string
+		for _, p := range d.doc.Packages {
+			key := p.Ecosystem
+			if vuln.IsDistro(p.Ecosystem) && p.Release != "" {
+				key += ":" + p.Release
+			}
+			if covered[key] {
+				continue
+			}
+			if counts[key] == 0 {
+				order = append(order, key)
+			}
+			counts[key]++
+		}
+		for _, k := range order {
+			out = append(out, uncoveredEcosystem{Source: d.path, Ecosystem: k, Packages: counts[k]})
+		}
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/safeguard-dev/safeguard/advisory"
 	"github.com/safeguard-dev/safeguard/store"
+	"github.com/safeguard-dev/safeguard/vuln"
 )
 
 // advisoryFacts are the facts joined to an advisory through its id and
@@ -224,4 +225,27 @@ func (s *Store) Counts(ctx context.Context) (store.Counts, error) {
 		(SELECT COUNT(*) FROM kev), (SELECT COUNT(*) FROM epss), (SELECT COUNT(*) FROM matches WHERE resolved_at = '')`).
 		Scan(&c.SBOMs, &c.Packages, &c.Advisories, &c.Withdrawn, &c.KEV, &c.EPSS, &c.OpenMatches)
 	return c, err
+}
+
+// CoveredEcosystems returns the ecosystems the stored advisories cover, as
+// bases ("Go", "Debian") and, for distros, base:release ("Debian:12").
+func (s *Store) CoveredEcosystems(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT ecosystem FROM affected`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, err
+		}
+		eco := vuln.ParseEcosystem(e)
+		out[eco.Base] = true
+		if eco.Release != "" {
+			out[eco.Base+":"+eco.Release] = true
+		}
+	}
+	return out, rows.Err()
 }
