@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
@@ -44,6 +46,11 @@ func checkEntryName(name string) error {
 // refuse early; the real limits are enforced on the bytes actually
 // decompressed.
 func (l *loader) loadZip(r io.ReaderAt, size int64) error {
+	// archive/zip allocates for every central-directory record before we
+	// could count them, so check the declared count first.
+	if n, ok := zipDeclaredEntries(r, size); ok && n > uint64(l.opts.MaxEntries) {
+		return bombError("zip declares %d entries, limit %d", n, l.opts.MaxEntries)
+	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return errorf(ErrArchive, "zip: %w", err)
@@ -78,6 +85,43 @@ func (l *loader) loadZip(r io.ReaderAt, size int64) error {
 		return errorf(ErrUnknownFormat, "zip holds no .json entries")
 	}
 	return nil
+}
+
+// zipDeclaredEntries reads the entry count from the end-of-central-directory
+// record (or its zip64 form). ok is false when no such record is found;
+// zip.NewReader then reports the damage.
+func zipDeclaredEntries(r io.ReaderAt, size int64) (n uint64, ok bool) {
+	const eocdLen = 22
+	tail := int64(eocdLen + 65535) // the record plus the longest comment
+	if tail > size {
+		tail = size
+	}
+	buf := make([]byte, tail)
+	if _, err := r.ReadAt(buf, size-tail); err != nil && err != io.EOF {
+		return 0, false
+	}
+	i := bytes.LastIndex(buf, []byte("PK\x05\x06"))
+	if i < 0 || len(buf)-i < eocdLen {
+		return 0, false
+	}
+	n = uint64(binary.LittleEndian.Uint16(buf[i+10:]))
+	if n != 0xffff {
+		return n, true
+	}
+	// zip64: the locator sits just before the EOCD record and points at
+	// the zip64 EOCD record, whose entry count is at offset 32.
+	if i < 20 || string(buf[i-20:i-16]) != "PK\x06\x07" {
+		return n, true
+	}
+	off := int64(binary.LittleEndian.Uint64(buf[i-20+8:]))
+	rec := make([]byte, 40)
+	if off < 0 || off > size-40 {
+		return n, true
+	}
+	if _, err := r.ReadAt(rec, off); err != nil || string(rec[:4]) != "PK\x06\x06" {
+		return n, true
+	}
+	return binary.LittleEndian.Uint64(rec[32:]), true
 }
 
 func (l *loader) zipEntry(f *zip.File, total *int64) error {

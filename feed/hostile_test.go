@@ -211,6 +211,16 @@ func TestArchiveTooManyEntries(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// The declared count is checked before archive/zip reads the directory.
+	n, ok := zipDeclaredEntries(bytes.NewReader(makeZip(t, es)), int64(len(makeZip(t, es))))
+	if !ok || n != 11 {
+		t.Errorf("declared entries %d %v", n, ok)
+	}
+	big := makeZip(t, es)
+	big[len(big)-22+10], big[len(big)-22+11] = 0xfe, 0xff // claim 65534
+	if _, err := Load(writeTemp(t, "claims.zip", big), Options{MaxEntries: 1000}); !errors.Is(err, ErrArchive) || !strings.Contains(err.Error(), "declares 65534 entries") {
+		t.Errorf("declared count: %v", err)
+	}
 	dir := t.TempDir()
 	for i := 0; i < 3; i++ {
 		must(t, os.WriteFile(filepath.Join(dir, string(rune('a'+i))+".json"), []byte(goRecord("GO-2024-000"+string(rune('1'+i)), "Go")), 0o644))

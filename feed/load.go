@@ -136,6 +136,7 @@ type loader struct {
 	expect expect
 	b      *Batch
 	seen   map[string]seenRecord
+	src    string // file or URL being read, for Skip.File
 }
 
 type seenRecord struct {
@@ -177,7 +178,8 @@ func (l *loader) loadDir(root string) error {
 			return err
 		}
 		l.b.Sources = append(l.b.Sources, p)
-		return at(p, l.parseJSON(p, data, false))
+		l.src = p
+		return at(p, l.parseJSON("", data, false))
 	})
 	if err != nil {
 		return err
@@ -203,6 +205,7 @@ func (l *loader) loadPath(name, path string) error {
 		return at(name, errorf(ErrUnknownFormat, "not a regular file"))
 	}
 	l.b.Sources = append(l.b.Sources, name)
+	l.src = name
 	return at(name, l.loadFile(f, fi.Size()))
 }
 

@@ -263,6 +263,12 @@ func TestLoadDuplicates(t *testing.T) {
 			t.Errorf("skip %+v lacks file, id or reason", s)
 		}
 	}
+	// Duplicates inside one file name that file.
+	arr := writeTemp(t, "arr.json", []byte("["+a+","+a2+"]"))
+	b, err = Load(arr, Options{})
+	if err != nil || len(b.Advisories) != 1 || len(b.Skipped) != 1 || b.Skipped[0].File != arr {
+		t.Fatalf("array duplicates: %v %+v", err, b)
+	}
 	write("4.json", conflict)
 	if _, err := Load(dir, Options{}); !errors.Is(err, ErrInvalidRecord) || !strings.Contains(err.Error(), "4.json") {
 		t.Errorf("conflicting duplicate: %v", err)

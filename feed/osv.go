@@ -16,12 +16,14 @@ import (
 // they tell a record from other JSON that merely has an "id".
 var osvKeys = []string{"modified", "affected", "schema_version", "aliases", "summary", "details", "published", "withdrawn", "severity", "references", "upstream", "related"}
 
-// parseJSON reads one JSON document. entry is the archive member or file
-// the document came from ("" for a top-level file, whose name the caller
-// adds). top is false inside directories and archives, where only OSV
-// records are allowed.
+// parseJSON reads one JSON document. entry is the archive member it came
+// from ("" for a plain file or download, named by l.src). top is false
+// inside directories and archives, where only OSV records are allowed.
 func (l *loader) parseJSON(entry string, data []byte, top bool) error {
-	file := entry
+	file := l.src
+	if entry != "" {
+		file += ": " + entry
+	}
 	t := trimBOM(data)
 	if len(t) == 0 {
 		return errorf(ErrInvalidRecord, "empty file")

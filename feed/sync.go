@@ -127,5 +127,6 @@ func (s *Syncer) fetch(ctx context.Context, l *loader, u string) error {
 		return at(u, errorf(ErrDownload, "body has %d bytes, Content-Length said %d", n, resp.ContentLength))
 	}
 	l.b.Sources = append(l.b.Sources, u)
+	l.src = u
 	return at(u, l.loadFile(tmp, n))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/safeguard-dev/safeguard/advisory"
 )
@@ -130,6 +131,16 @@ func validate(a advisory.Advisory) error {
 	}
 	if strings.ContainsFunc(a.ID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return fmt.Errorf("id %q contains whitespace or control characters", a.ID)
+	}
+	for _, ts := range []struct {
+		name string
+		t    *time.Time
+	}{{"modified", &a.Modified}, {"published", a.Published}, {"withdrawn", a.Withdrawn}} {
+		// Outside years 0–9999 in UTC a time has no RFC 3339 form, so the
+		// record could not be stored or hashed canonically.
+		if ts.t != nil && (ts.t.UTC().Year() < 0 || ts.t.UTC().Year() > 9999) {
+			return fmt.Errorf("%s %v is out of range", ts.name, *ts.t)
+		}
 	}
 	for i, af := range a.Affected {
 		if err := validateAffected(af); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/safeguard-dev/safeguard/advisory"
 )
@@ -53,6 +54,7 @@ func TestValidate(t *testing.T) {
 		{"empty event", rec(advisory.Affected{Package: pkg("npm"), Ranges: semver(intro, advisory.Event{})}), "events[1]"},
 		{"fixed and last_affected", rec(advisory.Affected{Package: pkg("npm"), Ranges: semver(intro, fixed, advisory.Event{LastAffected: "2"})}), "mixes fixed and last_affected"},
 		{"limit", rec(advisory.Affected{Package: pkg("npm"), Ranges: semver(intro, advisory.Event{Limit: "2"})}), ""},
+		{"modified out of range", advisory.Advisory{ID: "X-1", Modified: time.Date(9999, 12, 31, 23, 0, 0, 0, time.FixedZone("", -2*3600))}, "modified"},
 		{"second affected", rec(advisory.Affected{Package: pkg("npm")}, advisory.Affected{Package: pkg("Gopher")}), "affected[1]"},
 	}
 	for _, tt := range tests {
