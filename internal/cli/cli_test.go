@@ -108,6 +108,10 @@ func TestScanJSONShape(t *testing.T) {
 	if kev == 0 {
 		t.Error("no KEV-listed finding flagged")
 	}
+	// The image's Debian packages have no Debian feed loaded: say so.
+	if !strings.Contains(errOut, "3 Debian:11 packages were not checked") {
+		t.Errorf("no warning about uncovered Debian packages: %q", errOut)
+	}
 }
 
 func TestFailOn(t *testing.T) {
