@@ -1,6 +1,10 @@
 package sbom
 
-import "strings"
+import (
+	"strings"
+
+	packageurl "github.com/package-url/packageurl-go"
+)
 
 // entry is one package as a format decoder found it, before identity is
 // resolved. Resolution waits until the whole document has been read because
@@ -8,6 +12,9 @@ import "strings"
 type entry struct {
 	purl string
 	h    hints
+	// parsed and parseErr hold the normalised purl, filled once in finish.
+	parsed   packageurl.PackageURL
+	parseErr error
 	// reason, when set, makes the entry Unidentified without looking at
 	// the purl (for example an SPDX package with no purl at all).
 	reason string
@@ -35,6 +42,11 @@ func (b *builder) unidentified(name, version, purl, reason string) {
 // Document.Distro from purl qualifiers when the SBOM's metadata did not say,
 // and collapses duplicates.
 func (b *builder) finish() *Document {
+	for i := range b.entries {
+		if e := &b.entries[i]; e.reason == "" && e.purl != "" {
+			e.parsed, e.parseErr = normalizePURL(e.purl)
+		}
+	}
 	if b.doc.Distro == nil {
 		b.doc.Distro = b.distroFromPURLs()
 	}
@@ -48,7 +60,7 @@ func (b *builder) finish() *Document {
 		}
 		if reason == "" {
 			var err error
-			pkg, err = fromPURL(e.purl, b.doc.Distro, e.h)
+			pkg, err = fromParsed(e.purl, e.parsed, e.parseErr, b.doc.Distro, e.h)
 			if err != nil {
 				reason = err.Error()
 			}
@@ -85,7 +97,7 @@ func (b *builder) distroFromPURLs() *Distro {
 		if e.reason != "" || e.purl == "" {
 			continue
 		}
-		p, err := normalizePURL(e.purl)
+		p, err := e.parsed, e.parseErr
 		if err != nil || (p.Type != "deb" && p.Type != "apk" && p.Type != "rpm") {
 			continue
 		}

@@ -219,6 +219,12 @@ func FromPURL(purl string, distro *Distro) (Package, error) {
 
 func fromPURL(raw string, distro *Distro, h hints) (Package, error) {
 	p, err := normalizePURL(raw)
+	return fromParsed(raw, p, err, distro, h)
+}
+
+// fromParsed is fromPURL for a purl already normalised (err is the
+// normalisation error), so that a document's purls are parsed only once.
+func fromParsed(raw string, p packageurl.PackageURL, err error, distro *Distro, h hints) (Package, error) {
 	if err != nil {
 		return Package{PURL: raw, Name: h.name, Version: h.version}, fmt.Errorf("invalid purl %q: %v", raw, err)
 	}

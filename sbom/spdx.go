@@ -16,25 +16,37 @@ import (
 // Document's decodes the whole file twice more) to recover hasFiles and the
 // filesAnalyzed default, neither of which identity needs; skipping it makes
 // a 1,500-package Red Hat SPDX decode about four times faster. The field
-// types keep their own decoders (SPDXRef- identifiers, supplier strings,
-// PACKAGE_MANAGER → PACKAGE-MANAGER). SPDX 2.1 and 2.2 JSON use the same
-// field names, so one type serves all three.
-type spdxPackage v2_3.Package
+// types keep their own decoders (SPDXRef- identifiers, supplier strings).
+// SPDX 2.1 and 2.2 JSON use the same field names, so one type serves all
+// three.
+type spdxPackage struct {
+	libPackage
+	// Shadows the library's externalRefs, whose UnmarshalJSON re-decodes
+	// every reference (a quarter of the decoding time); the category is
+	// normalised in isPURLRef instead.
+	ExternalRefs []spdxExternalRef `json:"externalRefs"`
+}
+
+// libPackage drops v2_3.Package's methods so that the embedding above
+// decodes field by field.
+type libPackage v2_3.Package
+
+type spdxExternalRef struct {
+	Category string `json:"referenceCategory"`
+	Type     string `json:"referenceType"`
+	Locator  string `json:"referenceLocator"`
+}
 
 // spdxMinimal is what is read from a package the library types reject (a
 // supplier without "Organization:", an SPDXID without "SPDXRef-"): enough to
 // keep its identity.
 type spdxMinimal struct {
-	SPDXID   string `json:"SPDXID"`
-	Name     string `json:"name"`
-	Version  string `json:"versionInfo"`
-	Purpose  string `json:"primaryPackagePurpose"`
-	Declared string `json:"licenseDeclared"`
-	Refs     []struct {
-		Category string `json:"referenceCategory"`
-		Type     string `json:"referenceType"`
-		Locator  string `json:"referenceLocator"`
-	} `json:"externalRefs"`
+	SPDXID   string            `json:"SPDXID"`
+	Name     string            `json:"name"`
+	Version  string            `json:"versionInfo"`
+	Purpose  string            `json:"primaryPackagePurpose"`
+	Declared string            `json:"licenseDeclared"`
+	Refs     []spdxExternalRef `json:"externalRefs"`
 }
 
 // spdxRef is one package's identity as all SPDX decoding paths see it.
@@ -73,7 +85,7 @@ func decodeSPDXJSON(data []byte, fields map[string][]byte) (*Document, error) {
 	if err == nil {
 		refs = make([]spdxRef, 0, len(pkgs))
 		for i := range pkgs {
-			refs = append(refs, refFromLibrary((*v2_3.Package)(&pkgs[i])))
+			refs = append(refs, refFromJSON(&pkgs[i]))
 		}
 	} else {
 		var se *json.SyntaxError
@@ -88,7 +100,7 @@ func decodeSPDXJSON(data []byte, fields map[string][]byte) (*Document, error) {
 		for i, rp := range rawPkgs {
 			var p spdxPackage
 			if perr := json.Unmarshal(rp, &p); perr == nil {
-				refs = append(refs, refFromLibrary((*v2_3.Package)(&p)))
+				refs = append(refs, refFromJSON(&p))
 				continue
 			}
 			var m spdxMinimal
@@ -139,6 +151,17 @@ func isPURLRef(category, typ string) bool {
 	}
 	c := strings.ToUpper(strings.ReplaceAll(category, "_", "-"))
 	return c == "PACKAGE-MANAGER" || c == "OTHER" || c == ""
+}
+
+func refFromJSON(p *spdxPackage) spdxRef {
+	lp := v2_3.Package(p.libPackage)
+	r := refFromLibrary(&lp)
+	for _, ref := range p.ExternalRefs {
+		if isPURLRef(ref.Category, ref.Type) {
+			r.purls = append(r.purls, ref.Locator)
+		}
+	}
+	return r
 }
 
 func refFromLibrary(p *v2_3.Package) spdxRef {
