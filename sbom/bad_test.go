@@ -35,6 +35,9 @@ func TestBadInput(t *testing.T) {
 		{"syft artifacts string", `{"schema":{"version":"16.0.0"},"artifacts":"nope"}`, false, "syft-json: artifacts is a JSON string, want an array of packages"},
 		{"bad dsse", `{"payloadType":"x","payload":"!!!"}`, false, "dsse envelope: payload is not base64"},
 		{"deep wrap", strings.Repeat(`{"sbom":`, 10) + `{}` + strings.Repeat(`}`, 10), true, "nested more than"},
+		{"cyclonedx components string", `{"bomFormat":"CycloneDX","specVersion":"1.5","components":"x"}`, false, "cyclonedx-json: components: a JSON string where an array is expected"},
+		{"spdx packages object", `{"spdxVersion":"SPDX-2.3","packages":{"a":1}}`, false, "spdx-json: packages: a JSON object where an array is expected"},
+		{"trivy results string", `{"SchemaVersion":2,"Results":"x"}`, false, "trivy-json: Results: a JSON string where an array is expected"},
 		{"bad tag-value", "SPDXVersion: SPDX-2.3\nPackageName\n", false, "spdx-tag-value:"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -41,7 +41,7 @@ func decodeCycloneDXJSON(data []byte, fields map[string][]byte) (*Document, erro
 	if raw := bytes.TrimSpace(fields["components"]); raw != nil && !isNull(raw) {
 		var rawComps []json.RawMessage
 		if jerr := json.Unmarshal(raw, &rawComps); jerr != nil {
-			return nil, fmt.Errorf("%s: components: %w", FormatCycloneDXJSON, jsonError("components", raw, jerr))
+			return nil, jsonError(FormatCycloneDXJSON+": components", raw, jerr)
 		}
 		for i, rc := range rawComps {
 			var c cdx.Component

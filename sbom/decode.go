@@ -305,11 +305,10 @@ func jsonError(format string, data []byte, err error) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		field := te.Field
-		if field == "" {
-			field = "(top level)"
+		if te.Field == "" {
+			return fmt.Errorf("%s: a JSON %s where %s is expected", format, te.Value, goTypeName(te.Type.String()))
 		}
-		return fmt.Errorf("%s: field %s holds a JSON %s where %s is expected (offset %d)", format, field, te.Value, goTypeName(te.Type.String()), te.Offset)
+		return fmt.Errorf("%s: field %s holds a JSON %s where %s is expected (offset %d)", format, te.Field, te.Value, goTypeName(te.Type.String()), te.Offset)
 	}
 	if err == nil {
 		return fmt.Errorf("%s: invalid JSON", format)

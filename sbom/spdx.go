@@ -95,7 +95,7 @@ func decodeSPDXJSON(data []byte, fields map[string][]byte) (*Document, error) {
 		// One package the library rejects must not lose the others.
 		var rawPkgs []json.RawMessage
 		if jerr := json.Unmarshal(raw, &rawPkgs); jerr != nil {
-			return nil, fmt.Errorf("%s: packages: %w", FormatSPDXJSON, jsonError("packages", raw, jerr))
+			return nil, jsonError(FormatSPDXJSON+": packages", raw, jerr)
 		}
 		for i, rp := range rawPkgs {
 			var p spdxPackage
