@@ -22,6 +22,9 @@ var (
 	// ErrTooLarge: a file, entry, archive or download exceeds a limit in
 	// Options. Archive bombs wrap both ErrTooLarge and ErrArchive.
 	ErrTooLarge = errors.New("too large")
+	// ErrDownload: a sync request failed, was answered with a non-200
+	// status, or its body was cut short.
+	ErrDownload = errors.New("download failed")
 )
 
 // kindError carries a message and the sentinel it belongs to, without

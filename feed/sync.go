@@ -2,7 +2,6 @@ package feed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,10 +16,6 @@ const (
 	DefaultKEVURL     = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
 	DefaultEPSSURL    = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
 )
-
-// ErrDownload: a sync request failed, answered with a non-200 status, or
-// its body was cut short.
-var ErrDownload = errors.New("download failed")
 
 // Syncer downloads feeds. Empty URLs take the defaults above; tests point
 // them at httptest servers. A nil Client means a plain http.Client (the
