@@ -36,10 +36,10 @@ type Result struct {
 
 // Stats counts what matching could not evaluate; nothing is dropped silently.
 type Stats struct {
-	GitRangesSkipped int // GIT ranges carry commits, not versions
-	Unparseable      int // packages with a version (or advisory event) the ordering rejects
-	NoRelease        int // OS packages whose distro release is unknown
-	Unorderable      int // packages of an ecosystem without a version ordering
+	GitRangesSkipped int `json:"git_ranges_skipped"`   // GIT ranges carry commits, not versions
+	Unparseable      int `json:"unparseable_versions"` // packages with a version the ordering rejects
+	NoRelease        int `json:"no_distro_release"`    // OS packages whose distro release is unknown
+	Unorderable      int `json:"no_version_ordering"`  // packages of an ecosystem without a version ordering
 }
 
 // Add accumulates o into s.

@@ -272,3 +272,22 @@ func TestParseEcosystem(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckAdvisory(t *testing.T) {
+	good := adv("A", "Go", "x", rng(advisory.RangeSemver, "introduced", "0", "fixed", "1.2.3"))
+	if err := CheckAdvisory(good); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []advisory.Advisory{
+		adv("B", "Go", "x", rng(advisory.RangeSemver, "introduced", "0", "fixed", "not a version")),
+		adv("C", "npm", "x", rng(advisory.RangeSemver, "introduced", "banana!!")),
+	} {
+		if err := CheckAdvisory(bad); err == nil {
+			t.Errorf("%s accepted: %+v", bad.ID, bad.Affected[0].Ranges)
+		}
+	}
+	// No ordering for the ecosystem: nothing to check.
+	if err := CheckAdvisory(adv("E", "Linux", "x", rng(advisory.RangeEcosystem, "introduced", "v5.10-rc1"))); err != nil {
+		t.Fatal(err)
+	}
+}

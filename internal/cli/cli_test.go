@@ -288,3 +288,19 @@ func TestFeedSync(t *testing.T) {
 		t.Fatalf("sync of a missing export: exit %d: %s", code, errOut)
 	}
 }
+
+// An advisory event that is not a version would make its range match
+// nothing; the import refuses it instead of failing open.
+func TestFeedWithNonVersionRejected(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad-fix.json", `{"id":"BAD-1","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Go","name":"golang.org/x/net"},
+	 "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"not a version"}]}]}]}`)
+	code, _, errOut := run(t, "scan", "--feed", bad, kubectl)
+	if code != ExitError || !strings.Contains(errOut, `fixed "not a version"`) || !strings.Contains(errOut, "BAD-1") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	code, _, errOut = run(t, "feed", "sync", "--ecosystem", "Bananas")
+	if code != ExitError || !strings.Contains(errOut, "Bananas") {
+		t.Fatalf("sync of an unknown ecosystem: exit %d: %s", code, errOut)
+	}
+}

@@ -67,6 +67,11 @@ func (e *env) feedSyncCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
+			for _, eco := range ecosystems {
+				if !feed.KnownEcosystem(eco) {
+					return usageError{fmt.Errorf("--ecosystem %q is not an OSV ecosystem (e.g. Go, npm, PyPI, Maven, Debian, Alpine)", eco)}
+				}
+			}
 			s := &feed.Syncer{OSVBaseURL: osvURL, KEVURL: kevURL, EPSSURL: epssURL}
 			type job struct {
 				name string
@@ -95,6 +100,9 @@ func (e *env) feedSyncCommand() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("sync %s: %w", j.name, err)
 				}
+				if err := checkVersions(b); err != nil {
+					return fmt.Errorf("sync %s: %w", j.name, err)
+				}
 				if _, err := e.applyFeed(ctx, st, b, j.name, true); err != nil {
 					return err
 				}
@@ -121,9 +129,22 @@ func loadFeeds(paths []string) ([]*feed.Batch, error) {
 		if err != nil {
 			return nil, fmt.Errorf("feed %w", err)
 		}
+		if err := checkVersions(b); err != nil {
+			return nil, fmt.Errorf("feed %s: %w", p, err)
+		}
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+// checkVersions rejects a batch naming versions its ecosystem cannot order.
+func checkVersions(b *feed.Batch) error {
+	for _, a := range b.Advisories {
+		if err := vuln.CheckAdvisory(a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyFeed writes one batch in one transaction and re-matches the stored

@@ -45,13 +45,13 @@ type jsonFinding struct {
 	Package        jsonPackage `json:"package"`
 	Fixed          []string    `json:"fixed"`
 	Severity       string      `json:"severity"`
-	SeverityFrom   string      `json:"severity_from,omitempty"`
-	CVSSScore      float64     `json:"cvss_score"`
-	CVSSVector     string      `json:"cvss_vector,omitempty"`
+	SeverityFrom   string      `json:"severity_from"`
+	CVSSScore      *float64    `json:"cvss_score"` // null when no CVSS vector is known: 0.0 is a real score
+	CVSSVector     string      `json:"cvss_vector"`
 	KEV            bool        `json:"kev"`
-	KEVDateAdded   string      `json:"kev_date_added,omitempty"`
+	KEVDateAdded   string      `json:"kev_date_added"`
 	EPSS           *float64    `json:"epss"`
-	EPSSPercentile *float64    `json:"epss_percentile,omitempty"`
+	EPSSPercentile *float64    `json:"epss_percentile"`
 	Source         string      `json:"source"`
 	Image          string      `json:"image,omitempty"`
 	Via            string      `json:"matched_via"`
@@ -64,9 +64,9 @@ type jsonPackage struct {
 	Version       string `json:"version"`
 	PURL          string `json:"purl"`
 	Ecosystem     string `json:"ecosystem"`
-	Release       string `json:"release,omitempty"`
-	SourceName    string `json:"source_name,omitempty"`
-	SourceVersion string `json:"source_version,omitempty"`
+	Release       string `json:"release"`
+	SourceName    string `json:"source_name"`
+	SourceVersion string `json:"source_version"`
 }
 
 type jsonSBOM struct {
@@ -92,11 +92,16 @@ func toJSONFinding(f store.Finding) jsonFinding {
 	if sev == "" {
 		sev = "unknown"
 	}
+	var score *float64
+	if f.CVSSVector != "" {
+		v := f.CVSSScore
+		score = &v
+	}
 	return jsonFinding{
 		Vulnerability: f.AdvisoryID, Aliases: f.Aliases, Summary: f.Summary,
 		Package: jsonPackage{Name: f.Package.Name, Version: f.Package.Version, PURL: f.Package.PURL, Ecosystem: f.Package.Ecosystem,
 			Release: f.Package.Release, SourceName: f.Package.SourceName, SourceVersion: f.Package.SourceVersion},
-		Fixed: f.Fixed, Severity: sev, SeverityFrom: f.SeverityFrom, CVSSScore: f.CVSSScore, CVSSVector: f.CVSSVector,
+		Fixed: f.Fixed, Severity: sev, SeverityFrom: f.SeverityFrom, CVSSScore: score, CVSSVector: f.CVSSVector,
 		KEV: f.KEV, KEVDateAdded: f.KEVDateAdded, EPSS: f.EPSS, EPSSPercentile: f.EPSSPercentile,
 		Source: f.Source, Image: f.Image, Via: f.Via, FirstSeen: f.FirstSeen, ResolvedAt: f.ResolvedAt,
 	}

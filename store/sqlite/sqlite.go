@@ -86,18 +86,20 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: bad name", base)
 		}
-		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			continue
-		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {
 			return err
 		}
+		// The check and the migration share one immediate (write-locked)
+		// transaction, so processes opening a new store at once serialise.
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", base, err)
 			}
@@ -150,19 +152,22 @@ func (s *Store) IngestSBOM(ctx context.Context, in store.IngestInput) (store.Ing
 		at = time.Now()
 	}
 	digest := Digest(in.Raw)
-	if existing, err := s.sbomBy(ctx, `digest = ? AND image = ?`, digest, in.Image); err == nil {
-		ids, err := s.sbomPackageIDs(ctx, existing.ID)
-		return store.IngestResult{SBOM: existing, Existing: true, PackageIDs: ids}, err
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return store.IngestResult{}, err
-	}
 	rec := store.SBOM{
 		Digest: digest, Source: in.Source, Image: in.Image, Format: doc.Format,
 		FormatVersion: doc.FormatVersion, Subject: doc.Subject, Distro: distroString(doc.Distro),
 		IngestedAt: at.UTC(), Packages: len(doc.Packages), Unidentified: len(doc.Unidentified),
 	}
 	ids := make([]int64, 0, len(doc.Packages))
+	var existing *store.SBOM
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Checked inside the write-locked transaction: two processes ingesting
+		// the same document both succeed, the second finds the first's row.
+		if r, err := scanSBOM(tx.QueryRowContext(ctx, `SELECT `+sbomColumns+` FROM sboms WHERE digest = ? AND image = ?`, digest, in.Image)); err == nil {
+			existing = &r
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO documents (digest, body) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING`, digest, in.Raw); err != nil {
 			return fmt.Errorf("store document: %w", err)
 		}
@@ -204,6 +209,10 @@ func (s *Store) IngestSBOM(ctx context.Context, in store.IngestInput) (store.Ing
 	})
 	if err != nil {
 		return store.IngestResult{}, fmt.Errorf("ingest %s: %w", in.Source, err)
+	}
+	if existing != nil {
+		ids, err := s.sbomPackageIDs(ctx, existing.ID)
+		return store.IngestResult{SBOM: *existing, Existing: true, PackageIDs: ids}, err
 	}
 	return store.IngestResult{SBOM: rec, PackageIDs: ids}, nil
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/safeguard-dev/safeguard/sbom"
+	"github.com/safeguard-dev/safeguard/store"
 	"github.com/safeguard-dev/safeguard/store/storetest"
 )
 
@@ -34,5 +36,47 @@ func TestReopenKeepsData(t *testing.T) {
 	defer s.Close()
 	if _, err := s.Counts(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Several processes opening a new store and ingesting the same SBOM at once
+// (separate *Store values, separate connections) must all succeed.
+func TestConcurrentOpenAndIngest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "race.db")
+	ctx := context.Background()
+	doc := &sbom.Document{Format: sbom.FormatSyftJSON, Packages: []sbom.Package{{PURL: "pkg:npm/a@1.0.0", Type: "npm", Ecosystem: "npm", Name: "a", Version: "1.0.0"}}}
+	const n = 6
+	errs := make(chan error, n)
+	ids := make(chan int64, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			s, err := Open(ctx, path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			r, err := s.IngestSBOM(ctx, store.IngestInput{Document: doc, Raw: []byte("same"), Source: "x.json"})
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids <- r.SBOM.ID
+			errs <- nil
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	close(ids)
+	first := int64(0)
+	for id := range ids {
+		if first == 0 {
+			first = id
+		} else if id != first {
+			t.Errorf("same document stored twice: ids %d and %d", first, id)
+		}
 	}
 }
