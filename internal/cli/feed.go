@@ -189,7 +189,11 @@ func printFeedResult(w io.Writer, source string, b *feed.Batch, r store.FeedResu
 	case len(b.KEV) > 0:
 		fmt.Fprintf(w, "%s: KEV catalog %s, %d entries (%d new, %d removed)\n", source, b.KEVCatalogVersion, len(b.KEV), r.KEVAdded, r.KEVRemoved)
 	case len(b.EPSS) > 0:
-		fmt.Fprintf(w, "%s: EPSS %s (model %s), %d scores\n", source, b.EPSSScoreDate, b.EPSSModelVersion, len(b.EPSS))
+		fmt.Fprintf(w, "%s: EPSS, %d scores", source, len(b.EPSS))
+		if b.EPSSScoreDate != "" || b.EPSSModelVersion != "" {
+			fmt.Fprintf(w, " (score date %s, model %s)", b.EPSSScoreDate, b.EPSSModelVersion)
+		}
+		fmt.Fprintln(w)
 	default:
 		fmt.Fprintf(w, "%s: nothing to import\n", source)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -231,11 +232,7 @@ func (e *env) findingsCommand() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			findings, err := st.Findings(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			return out.print(e.stdout, scanReport{Findings: findings})
+			return listFindings(cmd.Context(), st, f, out, e.stdout)
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", e.defaultDB(), "store file (SQLite)")
@@ -317,4 +314,18 @@ func uncovered(docs []decoded, covered map[string]bool) []uncoveredEcosystem {
 		}
 	}
 	return out
+}
+
+// findingsReader is the read side of the store that listing needs; the
+// write side never reaches this path.
+type findingsReader interface {
+	Findings(ctx context.Context, f store.FindingFilter) ([]store.Finding, error)
+}
+
+func listFindings(ctx context.Context, r findingsReader, f store.FindingFilter, p printer, w io.Writer) error {
+	findings, err := r.Findings(ctx, f)
+	if err != nil {
+		return err
+	}
+	return p.print(w, scanReport{Findings: findings})
 }
