@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/safeguard-dev/safeguard/registry"
 	"github.com/safeguard-dev/safeguard/sbom"
 	"github.com/safeguard-dev/safeguard/store"
 	"github.com/safeguard-dev/safeguard/store/storetest"
@@ -79,4 +80,17 @@ func TestConcurrentOpenAndIngest(t *testing.T) {
 			t.Errorf("same document stored twice: ids %d and %d", first, id)
 		}
 	}
+}
+
+var _ registry.Inventory = (*Store)(nil)
+
+func TestInventoryConformance(t *testing.T) {
+	storetest.RunInventory(t, func(t *testing.T) storetest.Inventory {
+		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }

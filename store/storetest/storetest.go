@@ -258,3 +258,89 @@ func testAliasGroups(t *testing.T, s Backend) {
 		t.Fatalf("severity filter on groups: %+v", fs)
 	}
 }
+
+// Inventory is the registry-inventory surface of a backend.
+type Inventory interface {
+	CurrentTags(ctx context.Context, repository string) (map[string]string, error)
+	HasImage(ctx context.Context, digest string) (bool, error)
+	RecordImage(ctx context.Context, img store.Image) error
+	RecordTag(ctx context.Context, obs store.TagObservation) (*store.Event, error)
+	RemoveTagsExcept(ctx context.Context, repository string, present []string, at time.Time) ([]store.Event, error)
+	RecordReferrer(ctx context.Context, r store.Referrer) error
+	HasReferrer(ctx context.Context, subject, digest string) (bool, error)
+	TagHistory(ctx context.Context, repository, tag string) ([]store.TagRecord, error)
+	Tags(ctx context.Context, digest string) ([]string, error)
+}
+
+// RunInventory runs the inventory part of the suite.
+func RunInventory(t *testing.T, open func(t *testing.T) Inventory) {
+	t.Run("TagHistoryAndMoves", func(t *testing.T) { testTagHistory(t, open(t)) })
+	t.Run("ImagesAndReferrersOnce", func(t *testing.T) { testImagesOnce(t, open(t)) })
+}
+
+func testTagHistory(t *testing.T, s Inventory) {
+	ctx := context.Background()
+	repo := "registry.example/acme/app"
+	obs := func(tag, digest string, at time.Time) *store.Event {
+		return must(s.RecordTag(ctx, store.TagObservation{Repository: repo, Tag: tag, Digest: digest, At: at}))
+	}
+	if ev := obs("latest", "sha256:aaa", t0); ev != nil {
+		t.Fatalf("first sighting is not a move: %+v", ev)
+	}
+	if ev := obs("latest", "sha256:aaa", t0.Add(time.Hour)); ev != nil {
+		t.Fatalf("unchanged tag moved: %+v", ev)
+	}
+	ev := obs("latest", "sha256:bbb", t0.Add(2*time.Hour))
+	if ev == nil || ev.Kind != store.EventTagMoved || ev.OldDigest != "sha256:aaa" || ev.Digest != "sha256:bbb" {
+		t.Fatalf("moved tag event: %+v", ev)
+	}
+	obs("v1", "sha256:aaa", t0)
+	cur := must(s.CurrentTags(ctx, repo))
+	if len(cur) != 2 || cur["latest"] != "sha256:bbb" || cur["v1"] != "sha256:aaa" {
+		t.Fatalf("current tags %v", cur)
+	}
+	hist := must(s.TagHistory(ctx, repo, "latest"))
+	if len(hist) != 2 || !hist[0].Current || hist[0].Digest != "sha256:bbb" || hist[1].Current ||
+		!hist[1].LastObserved.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("history %+v", hist)
+	}
+	gone := must(s.RemoveTagsExcept(ctx, repo, []string{"latest"}, t0.Add(3*time.Hour)))
+	if len(gone) != 1 || gone[0].Tag != "v1" || gone[0].Kind != store.EventTagDeleted {
+		t.Fatalf("deleted tags %+v", gone)
+	}
+	if cur := must(s.CurrentTags(ctx, repo)); len(cur) != 1 {
+		t.Fatalf("after delete %v", cur)
+	}
+	// Re-created pointing elsewhere: that is a move too.
+	if ev := obs("v1", "sha256:ccc", t0.Add(4*time.Hour)); ev == nil || ev.OldDigest != "sha256:aaa" {
+		t.Fatalf("re-created tag: %+v", ev)
+	}
+}
+
+func testImagesOnce(t *testing.T, s Inventory) {
+	ctx := context.Background()
+	img := store.Image{Digest: "sha256:m1", Repository: "r.example/a", IndexDigest: "sha256:i1", MediaType: "application/vnd.oci.image.manifest.v1+json",
+		OS: "linux", Architecture: "amd64", Created: t0, DiffIDs: []string{"sha256:l1", "sha256:l2"}, Labels: map[string]string{"a": "b"}, FirstSeen: t0}
+	if err := s.RecordImage(ctx, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordImage(ctx, img); err != nil {
+		t.Fatalf("recording again must be a no-op: %v", err)
+	}
+	if !must(s.HasImage(ctx, "sha256:m1")) || must(s.HasImage(ctx, "sha256:nope")) {
+		t.Fatal("HasImage")
+	}
+	must(s.RecordTag(ctx, store.TagObservation{Repository: "r.example/a", Tag: "1.0", Digest: "sha256:i1", At: t0}))
+	if tags := must(s.Tags(ctx, "sha256:m1")); len(tags) != 1 || tags[0] != "r.example/a:1.0" {
+		t.Fatalf("a platform image is tagged through its index: %v", tags)
+	}
+	r := store.Referrer{Repository: "r.example/a", Subject: "sha256:m1", Digest: "sha256:s1", Kind: store.KindSBOM, FoundVia: "referrers-api", At: t0}
+	for i := 0; i < 2; i++ {
+		if err := s.RecordReferrer(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !must(s.HasReferrer(ctx, "sha256:m1", "sha256:s1")) {
+		t.Fatal("HasReferrer")
+	}
+}
