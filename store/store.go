@@ -76,10 +76,12 @@ type FeedData struct {
 // (vuln.LookupKey) whose advisories changed, for a targeted re-match.
 type FeedResult struct {
 	Added, Changed, Withdrawn, Unchanged int
-	KEVAdded, KEVRemoved                 int
-	EPSS                                 int
-	Keys                                 []string
-	KEVChanged                           bool
+	// Causes maps each new, changed or withdrawn advisory id to its Cause*.
+	Causes               map[string]string
+	KEVAdded, KEVRemoved int
+	EPSS                 int
+	Keys                 []string
+	KEVChanged           bool
 }
 
 // Finding is one advisory affecting one package of one SBOM.
@@ -134,6 +136,31 @@ type MatchTarget struct {
 type Scope struct {
 	PackageIDs []int64  // exactly these packages
 	Keys       []string // packages whose name or source name has these lookup keys
+	// Cause says why matches opened or resolved in this reconcile (see the
+	// Cause* constants); AdvisoryCauses overrides it per advisory id, so a
+	// feed import can say which advisories were new, changed or withdrawn.
+	Cause          string
+	AdvisoryCauses map[string]string
+}
+
+// Causes of a change in an image's findings.
+const (
+	CauseNewImage          = "new_image"
+	CauseNewAdvisory       = "new_advisory"
+	CauseAdvisoryChanged   = "advisory_changed"
+	CauseAdvisoryWithdrawn = "advisory_withdrawn"
+	CauseRematch           = "rematch"
+)
+
+// CauseOf returns the cause recorded for a change involving advisory id.
+func (s Scope) CauseOf(id string) string {
+	if c, ok := s.AdvisoryCauses[id]; ok {
+		return c
+	}
+	if s.Cause == "" {
+		return CauseRematch
+	}
+	return s.Cause
 }
 
 // All reports whether the scope is unrestricted.
@@ -150,6 +177,17 @@ type MatchRow struct {
 // MatchChanges counts what applying matches changed.
 type MatchChanges struct {
 	Opened, Resolved, Unchanged, Updated int
+}
+
+// TrajectoryPoint is an image's open findings by severity from At on, and
+// why the counts changed at that moment (cause → number of findings
+// opened, negative for resolved).
+type TrajectoryPoint struct {
+	At         time.Time      `json:"at"`
+	BySeverity map[string]int `json:"by_severity"`
+	Total      int            `json:"total"`
+	KEV        int            `json:"kev"`
+	Changes    map[string]int `json:"changes"`
 }
 
 // Counts summarises the store's contents.

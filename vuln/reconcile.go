@@ -12,7 +12,7 @@ import (
 type Catalog interface {
 	MatchTargets(ctx context.Context, scope store.Scope) ([]store.MatchTarget, error)
 	Candidates(ctx context.Context, keys []string) ([]Candidate, error)
-	ApplyMatches(ctx context.Context, evaluated []int64, rows []store.MatchRow, at time.Time) (store.MatchChanges, error)
+	ApplyMatches(ctx context.Context, scope store.Scope, evaluated []int64, rows []store.MatchRow, at time.Time) (store.MatchChanges, error)
 }
 
 // Summary reports one reconcile.
@@ -70,7 +70,7 @@ func Reconcile(ctx context.Context, cat Catalog, scope store.Scope, at time.Time
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
-	sum.Changes, err = cat.ApplyMatches(ctx, ids, rows, at)
+	sum.Changes, err = cat.ApplyMatches(ctx, scope, ids, rows, at)
 	if err != nil {
 		return sum, fmt.Errorf("reconcile: record matches: %w", err)
 	}

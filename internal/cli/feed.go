@@ -164,7 +164,7 @@ func (e *env) applyFeed(ctx context.Context, st *sqlite.Store, b *feed.Batch, so
 	}
 	var sum vuln.Summary
 	if len(res.Keys) > 0 {
-		sum, err = vuln.Reconcile(ctx, st, store.Scope{Keys: res.Keys}, e.now())
+		sum, err = vuln.Reconcile(ctx, st, store.Scope{Keys: res.Keys, AdvisoryCauses: res.Causes}, e.now())
 		if err != nil {
 			return res, err
 		}

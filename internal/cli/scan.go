@@ -67,7 +67,7 @@ func (e *env) ingest(ctx context.Context, st *sqlite.Store, docs []decoded, imag
 		results = append(results, r)
 		ids = append(ids, r.PackageIDs...)
 	}
-	sum, err := vuln.Reconcile(ctx, st, store.Scope{PackageIDs: ids}, e.now())
+	sum, err := vuln.Reconcile(ctx, st, store.Scope{PackageIDs: ids, Cause: store.CauseNewImage}, e.now())
 	return results, sum, err
 }
 

@@ -106,7 +106,7 @@ func (s *Store) Candidates(ctx context.Context, keys []string) ([]vuln.Candidate
 // ApplyMatches records the current matches of the evaluated packages: new
 // ones open with first_seen = at, ones no longer present resolve at at, and
 // a match that comes back re-opens.
-func (s *Store) ApplyMatches(ctx context.Context, evaluated []int64, rows []store.MatchRow, at time.Time) (store.MatchChanges, error) {
+func (s *Store) ApplyMatches(ctx context.Context, scope store.Scope, evaluated []int64, rows []store.MatchRow, at time.Time) (store.MatchChanges, error) {
 	var ch store.MatchChanges
 	now := fmtTime(at)
 	want := map[int64]map[string]store.MatchRow{}
@@ -144,17 +144,17 @@ func (s *Store) ApplyMatches(ctx context.Context, evaluated []int64, rows []stor
 				return err
 			}
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO matches (package_id, advisory_id, fixed, via, first_seen, resolved_at) VALUES (?, ?, ?, ?, ?, '')`)
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO matches (package_id, advisory_id, fixed, via, first_seen, resolved_at, opened_cause) VALUES (?, ?, ?, ?, ?, '', ?)`)
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
-		upd, err := tx.PrepareContext(ctx, `UPDATE matches SET fixed = ?, via = ?, resolved_at = '' WHERE package_id = ? AND advisory_id = ?`)
+		upd, err := tx.PrepareContext(ctx, `UPDATE matches SET fixed = ?, via = ?, resolved_at = '', resolved_cause = '', opened_cause = CASE WHEN resolved_at <> '' THEN ? ELSE opened_cause END WHERE package_id = ? AND advisory_id = ?`)
 		if err != nil {
 			return err
 		}
 		defer upd.Close()
-		res, err := tx.PrepareContext(ctx, `UPDATE matches SET resolved_at = ? WHERE package_id = ? AND advisory_id = ?`)
+		res, err := tx.PrepareContext(ctx, `UPDATE matches SET resolved_at = ?, resolved_cause = ? WHERE package_id = ? AND advisory_id = ?`)
 		if err != nil {
 			return err
 		}
@@ -165,12 +165,12 @@ func (s *Store) ApplyMatches(ctx context.Context, evaluated []int64, rows []stor
 				old, ok := have[pid][aid]
 				switch {
 				case !ok:
-					if _, err := ins.ExecContext(ctx, pid, aid, string(fixed), r.Via, now); err != nil {
+					if _, err := ins.ExecContext(ctx, pid, aid, string(fixed), r.Via, now, scope.CauseOf(aid)); err != nil {
 						return err
 					}
 					ch.Opened++
 				case old.resolved || old.fixed != string(fixed) || old.via != r.Via:
-					if _, err := upd.ExecContext(ctx, string(fixed), r.Via, pid, aid); err != nil {
+					if _, err := upd.ExecContext(ctx, string(fixed), r.Via, scope.CauseOf(aid), pid, aid); err != nil {
 						return err
 					}
 					if old.resolved {
@@ -186,7 +186,7 @@ func (s *Store) ApplyMatches(ctx context.Context, evaluated []int64, rows []stor
 				if _, still := want[pid][aid]; still || old.resolved {
 					continue
 				}
-				if _, err := res.ExecContext(ctx, now, pid, aid); err != nil {
+				if _, err := res.ExecContext(ctx, now, scope.CauseOf(aid), pid, aid); err != nil {
 					return err
 				}
 				ch.Resolved++

@@ -314,6 +314,7 @@ func (s *Store) ImportFeed(ctx context.Context, in store.FeedData) (store.FeedRe
 	}
 	now := fmtTime(at)
 	keys := map[string]bool{}
+	res.Causes = map[string]string{}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		getHash, err := tx.PrepareContext(ctx, `SELECT content_hash FROM advisories WHERE id = ?`)
 		if err != nil {
@@ -357,8 +358,10 @@ func (s *Store) ImportFeed(ctx context.Context, in store.FeedData) (store.FeedRe
 			case errors.Is(err, sql.ErrNoRows):
 				if a.Withdrawn != nil {
 					res.Withdrawn++
+					res.Causes[a.ID] = store.CauseAdvisoryWithdrawn
 				} else {
 					res.Added++
+					res.Causes[a.ID] = store.CauseNewAdvisory
 				}
 			case err != nil:
 				return err
@@ -368,8 +371,10 @@ func (s *Store) ImportFeed(ctx context.Context, in store.FeedData) (store.FeedRe
 			default:
 				if a.Withdrawn != nil {
 					res.Withdrawn++
+					res.Causes[a.ID] = store.CauseAdvisoryWithdrawn
 				} else {
 					res.Changed++
+					res.Causes[a.ID] = store.CauseAdvisoryChanged
 				}
 				rows, err := oldKeys.QueryContext(ctx, a.ID)
 				if err != nil {

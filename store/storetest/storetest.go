@@ -23,6 +23,7 @@ type Backend interface {
 	SBOMs(ctx context.Context) ([]store.SBOM, error)
 	Packages(ctx context.Context, sbomID int64) ([]sbom.Package, error)
 	Document(ctx context.Context, digest string) ([]byte, error)
+	Trajectory(ctx context.Context, sbomID int64) ([]store.TrajectoryPoint, error)
 }
 
 // Run runs the suite; open must return a new, empty store.
@@ -34,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("JoinsThroughAliases", func(t *testing.T) { testAliases(t, open(t)) })
 	t.Run("KEVCatalogReplaced", func(t *testing.T) { testKEVReplace(t, open(t)) })
 	t.Run("AliasGroups", func(t *testing.T) { testAliasGroups(t, open(t)) })
+	t.Run("Trajectory", func(t *testing.T) { testTrajectory(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -342,5 +344,40 @@ func testImagesOnce(t *testing.T, s Inventory) {
 	}
 	if !must(s.HasReferrer(ctx, "sha256:m1", "sha256:s1")) {
 		t.Fatal("HasReferrer")
+	}
+}
+
+// reconcileFeed imports a feed and re-matches its delta as the CLI does.
+func reconcileFeed(t *testing.T, s Backend, at time.Time, advs ...advisory.Advisory) {
+	ctx := context.Background()
+	r := must(s.ImportFeed(ctx, store.FeedData{Source: "f", At: at, Advisories: advs}))
+	must(vuln.Reconcile(ctx, s, store.Scope{Keys: r.Keys, AdvisoryCauses: r.Causes}, at))
+}
+
+func testTrajectory(t *testing.T, s Backend) {
+	ctx := context.Background()
+	t1, t2, t3 := t0.Add(time.Hour), t0.Add(2*time.Hour), t0.Add(3*time.Hour)
+	reconcileFeed(t, s, t0, rangeAdv("GO-1", "Go", "golang.org/x/net", "0.8.0"))
+	in := must(s.IngestSBOM(ctx, store.IngestInput{Document: debDoc(), Raw: []byte("d"), Source: "d.json", At: t1}))
+	must(vuln.Reconcile(ctx, s, store.Scope{PackageIDs: in.PackageIDs, Cause: store.CauseNewImage}, t1))
+	reconcileFeed(t, s, t2, rangeAdv("DSA-1", "Debian:12", "perl", "5.36.0-8"))
+	w := rangeAdv("GO-1", "Go", "golang.org/x/net", "0.8.0")
+	w.Withdrawn = &t3
+	reconcileFeed(t, s, t3, w)
+	pts := must(s.Trajectory(ctx, in.SBOM.ID))
+	if len(pts) != 3 {
+		t.Fatalf("want 3 points (arrival, new advisory, withdrawal), got %+v", pts)
+	}
+	want := []struct {
+		at    time.Time
+		total int
+		cause string
+		delta int
+	}{{t1, 1, store.CauseNewImage, 1}, {t2, 2, store.CauseNewAdvisory, 1}, {t3, 1, store.CauseAdvisoryWithdrawn, -1}}
+	for i, w := range want {
+		p := pts[i]
+		if !p.At.Equal(w.at) || p.Total != w.total || p.Changes[w.cause] != w.delta {
+			t.Errorf("point %d = %+v, want at %v total %d %s %+d", i, p, w.at, w.total, w.cause, w.delta)
+		}
 	}
 }
