@@ -126,9 +126,10 @@ func (s *Store) Findings(ctx context.Context, f store.FindingFilter) ([]store.Fi
 	return out, nil
 }
 
-func likePrefix(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s) + "%"
+func likePrefix(s string) string { return likeEscape(s) + "%" }
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // facts joins aliases, KEV, EPSS and borrowed severity for advisories.

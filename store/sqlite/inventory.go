@@ -374,3 +374,55 @@ func (s *Store) Tags(ctx context.Context, digest string) ([]string, error) {
 	sort.Strings(out)
 	return out, rows.Err()
 }
+
+// ImageSBOMs returns the SBOMs stored for an image digest (attached in the
+// registry, or ingested with --image ref@digest).
+func (s *Store) ImageSBOMs(ctx context.Context, digest string) ([]store.SBOM, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sbomColumns+` FROM sboms WHERE image = ? OR image LIKE ? ESCAPE '\' ORDER BY id`, digest, "%@"+likeEscape(digest))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.SBOM
+	for rows.Next() {
+		r, err := scanSBOM(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// FeedImport is one recorded feed import.
+type FeedImport struct {
+	Source     string    `json:"source"`
+	ImportedAt time.Time `json:"imported_at"`
+	Added      int       `json:"added"`
+	Changed    int       `json:"changed"`
+	Withdrawn  int       `json:"withdrawn"`
+	Unchanged  int       `json:"unchanged"`
+	KEV        int       `json:"kev"`
+	EPSS       int       `json:"epss"`
+}
+
+// FeedImports lists the latest import of each source, newest first.
+func (s *Store) FeedImports(ctx context.Context) ([]FeedImport, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT source, imported_at, added, changed, withdrawn, unchanged, kev, epss FROM feed_imports f
+		WHERE id = (SELECT MAX(id) FROM feed_imports g WHERE g.source = f.source) ORDER BY imported_at DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []FeedImport
+	for rows.Next() {
+		var f FeedImport
+		var at string
+		if err := rows.Scan(&f.Source, &at, &f.Added, &f.Changed, &f.Withdrawn, &f.Unchanged, &f.KEV, &f.EPSS); err != nil {
+			return nil, err
+		}
+		f.ImportedAt = parseTime(at)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
