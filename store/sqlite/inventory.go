@@ -426,3 +426,33 @@ func (s *Store) FeedImports(ctx context.Context) ([]FeedImport, error) {
 	}
 	return out, rows.Err()
 }
+
+// RecordNewKEVEvents adds a new_kev_finding event for every open finding
+// that is in the KEV catalog and has not been announced yet — whether the
+// finding is new or the catalog just listed its CVE. It returns the events.
+func (s *Store) RecordNewKEVEvents(ctx context.Context, at time.Time) ([]store.Event, error) {
+	fs, err := s.Findings(ctx, store.FindingFilter{KEV: true})
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Event
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, f := range fs {
+			detail := fmt.Sprintf("sbom %d: %s %s: %s", f.SBOMID, f.Package.Name, f.Package.Version, f.AdvisoryID)
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE kind = ? AND detail = ?`, store.EventNewKEV, detail).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			e := store.Event{Kind: store.EventNewKEV, Digest: f.Image, Detail: detail, At: at}
+			if err := insertEvent(ctx, tx, e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -24,6 +24,7 @@ type Backend interface {
 	Packages(ctx context.Context, sbomID int64) ([]sbom.Package, error)
 	Document(ctx context.Context, digest string) ([]byte, error)
 	Trajectory(ctx context.Context, sbomID int64) ([]store.TrajectoryPoint, error)
+	RecordNewKEVEvents(ctx context.Context, at time.Time) ([]store.Event, error)
 }
 
 // Run runs the suite; open must return a new, empty store.
@@ -214,6 +215,13 @@ func testAliases(t *testing.T, s Backend) {
 	if f.AdvisoryID != "GO-2023-1" || !f.KEV || f.KEVDateAdded != "2023-05-01" || f.Severity != advisory.RatingCritical ||
 		f.SeverityFrom != "GHSA-aaaa-bbbb-cccc" || f.CVSSScore != 9.8 || f.EPSS == nil || *f.EPSS != 0.91 || len(f.Aliases) != 2 {
 		t.Fatalf("finding %+v", f)
+	}
+	// A KEV finding is announced once.
+	if evs := must(s.RecordNewKEVEvents(ctx, t0)); len(evs) != 1 || evs[0].Kind != store.EventNewKEV {
+		t.Fatalf("new KEV events %+v", evs)
+	}
+	if evs := must(s.RecordNewKEVEvents(ctx, t0)); len(evs) != 0 {
+		t.Fatalf("KEV finding announced twice: %+v", evs)
 	}
 }
 
