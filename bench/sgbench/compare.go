@@ -316,8 +316,8 @@ func cmdCompare(args []string) error {
 			SBOM, Package, Version, IDs, CVEs string
 		}
 		var rep struct {
-			Safeguard, OSVScanner, Both int
-			OnlySafeguard, OnlyOSVScanner  []row
+			Safeguard, OSVScanner, Both   int
+			OnlySafeguard, OnlyOSVScanner []row
 		}
 		rep.Safeguard, rep.OSVScanner, rep.Both = len(a), len(b), common
 		for _, k := range onlySG {
