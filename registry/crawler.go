@@ -147,15 +147,16 @@ func (c *Crawler) maxSBOM() int64 {
 // named in Summary.Errors and does not stop the others; the error is for
 // what stops the whole crawl (bad config, credentials, an unreadable
 // catalog, cancellation).
-func (c *Crawler) CrawlRegistry(ctx context.Context, rc RegistryConfig) (Summary, error) {
+func (c *Crawler) CrawlRegistry(ctx context.Context, rc RegistryConfig) (sum Summary, err error) {
 	start := time.Now()
-	sum := Summary{Registry: rc.Name, Host: rc.Host, Errors: map[string]string{}}
+	sum = Summary{Registry: rc.Name, Host: rc.Host, Errors: map[string]string{}}
 	if err := rc.Validate(); err != nil {
 		return sum, err
 	}
 	run := newCrawlRun(c.Retry, c.sleep)
 	defer func() {
 		sum.Requests, sum.Retries = run.requests.Load(), run.retries.Load()
+		sum.Duration = time.Since(start)
 	}()
 	auth, err := c.authOption(rc)
 	if err != nil {
@@ -197,7 +198,6 @@ func (c *Crawler) CrawlRegistry(ctx context.Context, rc RegistryConfig) (Summary
 		}
 	}
 	sum.Repos = results
-	sum.Duration = time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
@@ -363,7 +363,6 @@ func (c *Crawler) crawlRepo(ctx context.Context, rc RegistryConfig, run *crawlRu
 	key := rc.Host + "/" + path
 	sum := RepoSummary{Repository: key}
 	var reqs atomic.Int64
-	defer func() { sum.Requests = reqs.Load() }()
 	repo, err := name.NewRepository(key, nameOptions(rc)...)
 	if err != nil {
 		return sum, err
@@ -738,7 +737,7 @@ func (w *repoWork) referrer(ctx context.Context, subject string, desc v1.Descrip
 	}
 	ref := store.Referrer{
 		Repository: w.key, Subject: subject, Digest: d, MediaType: string(got.MediaType),
-		ArtifactType: desc.ArtifactType, FoundVia: via, Size: int64(len(got.Manifest)), At: w.c.now(),
+		ArtifactType: firstArtifactType(desc.ArtifactType), FoundVia: via, Size: int64(len(got.Manifest)), At: w.c.now(),
 		Annotations: map[string]string{},
 	}
 	maps(ref.Annotations, desc.Annotations, "")
@@ -750,12 +749,9 @@ func (w *repoWork) referrer(ctx context.Context, subject string, desc v1.Descrip
 		if err != nil {
 			return fmt.Errorf("referrer %s: %w", d, err)
 		}
-		if ref.ArtifactType == "" {
-			ref.ArtifactType = m.ArtifactType
-		}
-		if ref.ArtifactType == "" && m.Config.MediaType != types.OCIEmptyJSON {
-			ref.ArtifactType = string(m.Config.MediaType)
-		}
+		// The manifest's own artifactType wins over what a listing says
+		// (some registries report the config media type there).
+		ref.ArtifactType = firstArtifactType(m.ArtifactType, desc.ArtifactType, string(m.Config.MediaType))
 		maps(ref.Annotations, m.Annotations, "")
 		for i, l := range m.Layers {
 			ref.Size += l.Size
@@ -839,4 +835,15 @@ func maps(dst, src map[string]string, prefix string) {
 	for _, k := range keys {
 		dst[prefix+k] = src[k]
 	}
+}
+
+// firstArtifactType returns the first meaningful artifact type: the empty
+// config type says nothing.
+func firstArtifactType(candidates ...string) string {
+	for _, c := range candidates {
+		if c != "" && c != string(types.OCIEmptyJSON) {
+			return c
+		}
+	}
+	return ""
 }
