@@ -258,7 +258,7 @@ func pushScenario(t testing.TB, p pusher, repo string) scenario {
 		blob{data: []byte(`{"payload":"e30","protected":"e30","signature":"c2ln"}`), mediaType: "application/jose+json"})
 
 	s.sigTag = p.artifact(repo, cosignTag(s.v1.Digest, "sig"), "", nil, nil, blob{
-		data: []byte(`{"critical":{"identity":{"docker-reference":"app"},"image":{"docker-manifest-digest":"` + s.v1.Digest.String() + `"},"type":"cosign container image signature"},"optional":null}`),
+		data:      []byte(`{"critical":{"identity":{"docker-reference":"app"},"image":{"docker-manifest-digest":"` + s.v1.Digest.String() + `"},"type":"cosign container image signature"},"optional":null}`),
 		mediaType: MediaTypeSimpleSigning, annotations: map[string]string{"dev.cosignproject.cosign/signature": "MEUCIQDsig=="},
 	})
 	s.sbomTag = p.artifact(repo, cosignTag(s.v1.Digest, "sbom"), "", nil, nil, blob{data: spdx, mediaType: "text/spdx+json"})
