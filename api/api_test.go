@@ -38,6 +38,12 @@ func stepClock() func() time.Time {
 
 func newTestServer(t *testing.T, f *fixture, opts Options) *httptest.Server {
 	t.Helper()
+	_, srv := newTestAPI(t, f, opts)
+	return srv
+}
+
+func newTestAPI(t *testing.T, f *fixture, opts Options) (*Server, *httptest.Server) {
+	t.Helper()
 	opts.Store = f.store
 	if opts.Now == nil {
 		opts.Now = stepClock()
@@ -45,9 +51,10 @@ func newTestServer(t *testing.T, f *fixture, opts Options) *httptest.Server {
 	if opts.Registries == nil {
 		opts.Registries = func() []RegistryInfo { return registries }
 	}
-	srv := httptest.NewServer(New(opts).Handler())
+	s := New(opts)
+	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return srv
+	return s, srv
 }
 
 type response struct {
@@ -115,7 +122,8 @@ func golden(t *testing.T, name string, body []byte) {
 
 func TestEndpoints(t *testing.T) {
 	f := newFixture(t)
-	srv := newTestServer(t, f, Options{})
+	api, srv := newTestAPI(t, f, Options{})
+	schemas := newSchemaChecker(t)
 	tagsPath := "/api/v1/repositories/" + repo + "/tags"
 
 	tests := []struct {
@@ -299,6 +307,16 @@ func TestEndpoints(t *testing.T) {
 					t.Errorf("a 400 must name parameter %q: %s", tc.param, res.body)
 				}
 			}
+			// Every answer has the shape openapi.json documents.
+			var generic any
+			_ = json.Unmarshal(res.body, &generic)
+			schema := map[string]any{"$ref": "#/components/schemas/Error"}
+			if tc.status == 200 {
+				schema = schemas.responseSchema(api.docPathOf(t, tc.path), "get")
+			}
+			for _, e := range schemas.check("$", schema, generic) {
+				t.Errorf("response does not match openapi.json: %s", e)
+			}
 			if tc.golden != "" {
 				golden(t, tc.golden, res.body)
 			}
@@ -320,6 +338,16 @@ func TestMethodNotAllowed(t *testing.T) {
 	}
 	if res := do(t, "HEAD", srv.URL+"/api/v1/images", nil); res.status != 200 {
 		t.Errorf("HEAD = %d", res.status)
+	}
+	// The mux's path-cleaning redirect passes through untouched.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := client.Get(srv.URL + "/api/v1//sboms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode/100 != 3 || r.Header.Get("Location") != "/api/v1/sboms" {
+		t.Errorf("GET /api/v1//sboms = %d, Location %q", r.StatusCode, r.Header.Get("Location"))
 	}
 }
 
@@ -483,4 +511,17 @@ func TestConflictingExtraRoutePanics(t *testing.T) {
 		}
 	}()
 	New(Options{Store: newFixture(t).store, Extra: map[string]http.Handler{"GET /api/v1/images/{id}": http.NotFoundHandler()}})
+}
+
+// docPathOf is the openapi.json path of the route serving a request path.
+func (s *Server) docPathOf(t *testing.T, path string) string {
+	t.Helper()
+	_, pattern := s.mux.Handler(httptest.NewRequest("GET", path, nil))
+	for _, rt := range s.routes {
+		if rt.pattern() == pattern {
+			return rt.docPath()
+		}
+	}
+	t.Fatalf("no route serves %s", path)
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -135,4 +136,128 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 		}
 	}
 	walk(doc)
+}
+
+// schemaChecker checks a decoded JSON value against the document's
+// schemas: types, required properties, nullability, enums, and no
+// properties the schema does not declare. It covers the subset of OpenAPI
+// 3.0 that openapi.json uses.
+type schemaChecker struct {
+	doc map[string]any
+}
+
+func newSchemaChecker(t *testing.T) schemaChecker {
+	var doc map[string]any
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return schemaChecker{doc}
+}
+
+func (c schemaChecker) deref(s map[string]any) map[string]any {
+	for {
+		ref, ok := s["$ref"].(string)
+		if !ok {
+			return s
+		}
+		var cur any = c.doc
+		for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+			m, _ := cur.(map[string]any)
+			cur = m[part]
+		}
+		s, _ = cur.(map[string]any)
+	}
+}
+
+// responseSchema is the 200 JSON schema of a documented operation.
+func (c schemaChecker) responseSchema(path, method string) map[string]any {
+	paths, _ := c.doc["paths"].(map[string]any)
+	ops, _ := paths[path].(map[string]any)
+	op, _ := ops[method].(map[string]any)
+	rs, _ := op["responses"].(map[string]any)
+	ok := c.deref(asMap(rs["200"]))
+	content := asMap(ok["content"])
+	return asMap(asMap(content["application/json"])["schema"])
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func (c schemaChecker) check(at string, s map[string]any, v any) []string {
+	s = c.deref(s)
+	if v == nil {
+		if s["nullable"] == true {
+			return nil
+		}
+		return []string{at + ": null where the schema does not allow it"}
+	}
+	if all, ok := s["allOf"].([]any); ok {
+		var errs []string
+		for _, sub := range all {
+			errs = append(errs, c.check(at, asMap(sub), v)...)
+		}
+		return errs
+	}
+	if enum, ok := s["enum"].([]any); ok && !slices.Contains(enum, v) {
+		return []string{at + ": value not in enum"}
+	}
+	switch s["type"] {
+	case "object":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return []string{at + ": not an object"}
+		}
+		props := asMap(s["properties"])
+		var errs []string
+		for _, r := range asSlice(s["required"]) {
+			if _, ok := m[r.(string)]; !ok {
+				errs = append(errs, at+": missing required "+r.(string))
+			}
+		}
+		for k, x := range m {
+			switch {
+			case props[k] != nil:
+				errs = append(errs, c.check(at+"."+k, asMap(props[k]), x)...)
+			case s["additionalProperties"] != nil:
+				errs = append(errs, c.check(at+"."+k, asMap(s["additionalProperties"]), x)...)
+			case props != nil:
+				errs = append(errs, at+": undocumented property "+k)
+			}
+		}
+		return errs
+	case "array":
+		xs, ok := v.([]any)
+		if !ok {
+			return []string{at + ": not an array"}
+		}
+		var errs []string
+		for i, x := range xs {
+			errs = append(errs, c.check(at+"["+strconv.Itoa(i)+"]", asMap(s["items"]), x)...)
+		}
+		return errs
+	case "string":
+		if _, ok := v.(string); !ok {
+			return []string{at + ": not a string"}
+		}
+	case "integer":
+		if n, ok := v.(float64); !ok || n != float64(int64(n)) {
+			return []string{at + ": not an integer"}
+		}
+	case "number":
+		if _, ok := v.(float64); !ok {
+			return []string{at + ": not a number"}
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			return []string{at + ": not a boolean"}
+		}
+	}
+	return nil
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
 }
