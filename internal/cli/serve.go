@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/safeguard-dev/safeguard/api"
+	"github.com/safeguard-dev/safeguard/feed"
+	"github.com/safeguard-dev/safeguard/registry"
+	"github.com/safeguard-dev/safeguard/scheduler"
+	"github.com/safeguard-dev/safeguard/store/sqlite"
+)
+
+// serveOptions are the daemon's settings, from flags.
+type serveOptions struct {
+	db, listen, mirror       string
+	ecosystems               []string
+	osvURL, kevURL, epssURL  string
+	noKEV, noEPSS            bool
+	feedInterval, rematchInt time.Duration
+}
+
+func (e *env) serveCommand() *cobra.Command {
+	var o serveOptions
+	var config string
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE [--db FILE] [--listen ADDR] [--feed-mirror DIR | --ecosystem E...]",
+		Short: "Run the scheduler (crawl, feed sync, re-match) and the HTTP API",
+		Long: `serve crawls every registry of the config file on its interval (and at once when
+the registry posts a push notification to /api/v1/notifications/registry),
+syncs the feeds — online, or from a local mirror directory for air-gapped
+sites — re-matching only what each feed delta touched, runs a full re-match
+on a schedule (nightly by default), and serves the JSON API under /api/v1
+with /healthz, /readyz and /metrics.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if config == "" {
+				return usageError{errors.New("--config FILE is required (see 'safeguard registry add')")}
+			}
+			cfg, err := registry.LoadConfig(config)
+			if err != nil {
+				return err
+			}
+			for _, eco := range o.ecosystems {
+				if !feed.KnownEcosystem(eco) {
+					return usageError{fmt.Errorf("--ecosystem %q is not an OSV ecosystem", eco)}
+				}
+			}
+			st, err := openStore(cmd.Context(), o.db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ln, err := net.Listen("tcp", o.listen)
+			if err != nil {
+				return fmt.Errorf("listen %s: %w", o.listen, err)
+			}
+			return e.serve(cmd.Context(), st, cfg, o, ln, nil)
+		},
+	}
+	cmd.Flags().StringVar(&config, "config", "", "registries file (YAML)")
+	e.serveFlags(cmd, &o)
+	return cmd
+}
+
+func (e *env) serveFlags(cmd *cobra.Command, o *serveOptions) {
+	cmd.Flags().StringVar(&o.db, "db", e.defaultDB(), "store file (SQLite)")
+	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the HTTP API")
+	cmd.Flags().StringVar(&o.mirror, "feed-mirror", "", "import feeds from this directory instead of downloading them (air-gapped)")
+	cmd.Flags().StringArrayVar(&o.ecosystems, "ecosystem", nil, "OSV ecosystem to sync online (repeatable)")
+	cmd.Flags().StringVar(&o.osvURL, "osv-url", "", "OSV export base URL")
+	cmd.Flags().StringVar(&o.kevURL, "kev-url", "", "CISA KEV catalog URL")
+	cmd.Flags().StringVar(&o.epssURL, "epss-url", "", "EPSS scores URL")
+	cmd.Flags().BoolVar(&o.noKEV, "no-kev", false, "do not sync the KEV catalog online")
+	cmd.Flags().BoolVar(&o.noEPSS, "no-epss", false, "do not sync EPSS scores online")
+	cmd.Flags().DurationVar(&o.feedInterval, "feed-interval", 6*time.Hour, "time between feed syncs (0: only at start)")
+	cmd.Flags().DurationVar(&o.rematchInt, "rematch-interval", 24*time.Hour, "time between full re-matches (0: never)")
+}
+
+// serve runs the daemon on ln until ctx ends. ready, when not nil, is
+// closed once the API is listening.
+func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config, o serveOptions, ln net.Listener, ready chan<- struct{}) error {
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	crawler := &registry.Crawler{Inventory: st, SBOMs: registrySBOMs{st: st, now: e.now}, Logger: log, Now: e.now, Getenv: e.getenv, Notifier: &registry.Notifier{Logger: log}}
+	var jobs []scheduler.Job
+	for _, rc := range cfg.Registries {
+		rc := rc
+		jobs = append(jobs, scheduler.Job{Name: "crawl:" + rc.Name, Interval: rc.CrawlInterval(), Run: func(ctx context.Context, repo string) error {
+			var err error
+			if repo != "" {
+				var sum registry.RepoSummary
+				sum, err = crawler.CrawlRepository(ctx, rc, repo)
+				log.Info("crawled repository", "registry", rc.Name, "repository", repo, "new_images", sum.NewImages, "moved_tags", sum.MovedTags)
+			} else {
+				var sum registry.Summary
+				sum, err = crawler.CrawlRegistry(ctx, rc)
+				log.Info("crawled registry", "registry", rc.Name, "repositories", sum.Repositories, "tags", sum.TagsSeen,
+					"unchanged", sum.TagsUnchanged, "new_images", sum.NewImages, "moved_tags", sum.MovedTags, "sboms", sum.SBOMs, "requests", sum.Requests)
+				if err == nil && len(sum.Errors) > 0 {
+					err = fmt.Errorf("%d repositories failed: %v", len(sum.Errors), sum.Errors)
+				}
+			}
+			if _, kerr := st.RecordNewKEVEvents(ctx, e.now()); kerr != nil {
+				err = errors.Join(err, kerr)
+			}
+			return err
+		}})
+	}
+	var m *mirror
+	if o.mirror != "" {
+		m = newMirror(o.mirror)
+	}
+	syncer := &feed.Syncer{OSVBaseURL: o.osvURL, KEVURL: o.kevURL, EPSSURL: o.epssURL}
+	wantFeeds := m != nil || len(o.ecosystems) > 0 || !o.noKEV || !o.noEPSS
+	feedsDone := make(chan struct{})
+	var feedsOnce bool
+	if wantFeeds {
+		jobs = append(jobs, scheduler.Job{Name: "feeds", Interval: nonZero(o.feedInterval), Run: func(ctx context.Context, _ string) error {
+			err := e.syncFeeds(ctx, st, m, syncer, o.ecosystems, !o.noKEV, !o.noEPSS)
+			if !feedsOnce {
+				feedsOnce = true
+				close(feedsDone)
+			}
+			return err
+		}})
+	} else {
+		close(feedsDone)
+	}
+	if o.rematchInt > 0 {
+		started := false
+		jobs = append(jobs, scheduler.Job{Name: "rematch", Interval: o.rematchInt, Run: func(ctx context.Context, _ string) error {
+			if !started {
+				// Skip the run at start-up: arrival and feed deltas already
+				// matched everything.
+				started = true
+				return nil
+			}
+			return e.rematchAll(ctx, st)
+		}})
+	}
+	sched := scheduler.New(log, e.now, jobs...)
+	trigger := func(repository string) {
+		rc, path, ok := cfg.Match(repository)
+		if !ok {
+			log.Warn("push notification for an untracked repository", "repository", repository)
+			return
+		}
+		sched.Trigger("crawl:"+rc.Name, path)
+	}
+	srv := api.New(api.Options{
+		Store: st, Logger: log, Now: e.now,
+		Registries: func() []api.RegistryInfo { return registryInfos(cfg) },
+		Ready: func() error {
+			select {
+			case <-feedsDone:
+				_, err := st.Counts(context.Background())
+				return err
+			default:
+				return errors.New("first feed import not done")
+			}
+		},
+		Extra: map[string]http.Handler{"POST /api/v1/notifications/registry": registry.NotificationHandler(trigger)},
+	})
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	schedDone := make(chan struct{})
+	go func() { sched.Run(ctx); close(schedDone) }()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "registries", len(cfg.Registries))
+	if ready != nil {
+		close(ready)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	shut, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	_ = hs.Shutdown(shut)
+	<-schedDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// nonZero maps "0: only at start" to a scheduler job that runs once.
+func nonZero(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 100 * 365 * 24 * time.Hour
+	}
+	return d
+}
+
+func registryInfos(cfg *registry.Config) []api.RegistryInfo {
+	out := make([]api.RegistryInfo, 0, len(cfg.Registries))
+	for _, r := range cfg.Registries {
+		out = append(out, api.RegistryInfo{Name: r.Name, Host: r.Host, Repositories: r.Repositories, Catalog: r.Catalog != nil, Interval: r.CrawlInterval()})
+	}
+	return out
+}
