@@ -137,6 +137,21 @@ func loadFeeds(paths []string) ([]*feed.Batch, error) {
 	return out, nil
 }
 
+// rematchPending re-matches every delta feed imports left pending — this
+// import's, and any whose re-match an earlier run did not finish — and
+// clears it.
+func (e *env) rematchPending(ctx context.Context, st *sqlite.Store) (vuln.Summary, error) {
+	scope, err := st.PendingRematch(ctx)
+	if err != nil || len(scope.Keys) == 0 {
+		return vuln.Summary{}, err
+	}
+	sum, err := vuln.Reconcile(ctx, st, scope, e.now())
+	if err != nil {
+		return sum, err
+	}
+	return sum, st.ClearPending(ctx, scope)
+}
+
 // checkVersions rejects a batch naming versions its ecosystem cannot order.
 func checkVersions(b *feed.Batch) error {
 	for _, a := range b.Advisories {
@@ -162,12 +177,9 @@ func (e *env) applyFeed(ctx context.Context, st *sqlite.Store, b *feed.Batch, so
 	if err != nil {
 		return res, err
 	}
-	var sum vuln.Summary
-	if len(res.Keys) > 0 {
-		sum, err = vuln.Reconcile(ctx, st, store.Scope{Keys: res.Keys, AdvisoryCauses: res.Causes}, e.now())
-		if err != nil {
-			return res, err
-		}
+	sum, err := e.rematchPending(ctx, st)
+	if err != nil {
+		return res, err
 	}
 	if report {
 		printFeedResult(e.stderr, source, b, res, sum)

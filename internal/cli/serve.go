@@ -88,6 +88,12 @@ func (e *env) serveFlags(cmd *cobra.Command, o *serveOptions) {
 // closed once the API is listening.
 func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config, o serveOptions, ln net.Listener, ready chan<- struct{}) error {
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Finish a re-match a previous run left pending (killed after an import).
+	if sum, err := e.rematchPending(ctx, st); err != nil {
+		return err
+	} else if sum.Packages > 0 {
+		log.Info("finished a pending re-match", "packages", sum.Packages, "opened", sum.Changes.Opened, "resolved", sum.Changes.Resolved)
+	}
 	crawler := &registry.Crawler{Inventory: st, SBOMs: registrySBOMs{st: st, now: e.now}, Logger: log, Now: e.now, Getenv: e.getenv, Notifier: &registry.Notifier{Logger: log}}
 	var jobs []scheduler.Job
 	for _, rc := range cfg.Registries {

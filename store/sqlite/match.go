@@ -238,3 +238,53 @@ func stringsToAny(xs []string) []any {
 	}
 	return out
 }
+
+// PendingRematch returns what feed imports changed and no reconcile has
+// cleared yet — including imports whose re-match was interrupted.
+func (s *Store) PendingRematch(ctx context.Context) (store.Scope, error) {
+	scope := store.Scope{Keys: []string{}, AdvisoryCauses: map[string]string{}}
+	rows, err := s.db.QueryContext(ctx, `SELECT lookup_key FROM pending_rematch ORDER BY lookup_key`)
+	if err != nil {
+		return scope, err
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return scope, err
+		}
+		scope.Keys = append(scope.Keys, k)
+	}
+	rows.Close()
+	rows, err = s.db.QueryContext(ctx, `SELECT advisory_id, cause FROM pending_causes`)
+	if err != nil {
+		return scope, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, c string
+		if err := rows.Scan(&id, &c); err != nil {
+			return scope, err
+		}
+		scope.AdvisoryCauses[id] = c
+	}
+	return scope, rows.Err()
+}
+
+// ClearPending removes a re-matched delta. Re-matching the same keys twice
+// is harmless, so a kill between the re-match and this call only repeats work.
+func (s *Store) ClearPending(ctx context.Context, scope store.Scope) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, k := range scope.Keys {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM pending_rematch WHERE lookup_key = ?`, k); err != nil {
+				return err
+			}
+		}
+		for id := range scope.AdvisoryCauses {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM pending_causes WHERE advisory_id = ?`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

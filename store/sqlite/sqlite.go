@@ -449,6 +449,16 @@ func (s *Store) ImportFeed(ctx context.Context, in store.FeedData) (store.FeedRe
 			}
 			res.EPSS = len(in.EPSS)
 		}
+		for k := range keys {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO pending_rematch (lookup_key) VALUES (?) ON CONFLICT DO NOTHING`, k); err != nil {
+				return err
+			}
+		}
+		for id, c := range res.Causes {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO pending_causes (advisory_id, cause) VALUES (?, ?) ON CONFLICT (advisory_id) DO UPDATE SET cause = excluded.cause`, id, c); err != nil {
+				return err
+			}
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO feed_imports (source, imported_at, added, changed, withdrawn, unchanged, kev, epss) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.Source, now, res.Added, res.Changed, res.Withdrawn, res.Unchanged, len(in.KEV), len(in.EPSS))
 		return err
