@@ -23,6 +23,10 @@ import (
 // ErrNotFound is returned when a named record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrStale is returned when matches computed from one state of the feeds
+// are applied after a feed import changed them; the reconcile starts over.
+var ErrStale = errors.New("advisories changed during the reconcile")
+
 // SBOM is a stored SBOM document.
 type SBOM struct {
 	ID            int64     `json:"id"`

@@ -2,6 +2,7 @@ package vuln
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,7 +13,10 @@ import (
 type Catalog interface {
 	MatchTargets(ctx context.Context, scope store.Scope) ([]store.MatchTarget, error)
 	Candidates(ctx context.Context, keys []string) ([]Candidate, error)
-	ApplyMatches(ctx context.Context, scope store.Scope, evaluated []int64, rows []store.MatchRow, at time.Time) (store.MatchChanges, error)
+	// ApplyMatches records matches computed at feed generation; it fails
+	// with store.ErrStale when a feed import has changed it since.
+	ApplyMatches(ctx context.Context, scope store.Scope, generation int64, evaluated []int64, rows []store.MatchRow, at time.Time) (store.MatchChanges, error)
+	FeedGeneration(ctx context.Context) (int64, error)
 }
 
 // Summary reports one reconcile.
@@ -27,7 +31,24 @@ type Summary struct {
 // for their names and records the result. It works on distinct package
 // versions; SBOMs share them, so the cost does not grow with image count.
 func Reconcile(ctx context.Context, cat Catalog, scope store.Scope, at time.Time) (Summary, error) {
+	// A feed import committing between our reads and our write would make
+	// the result stale (and could resolve findings it just opened): start
+	// over in that case. Imports are rare; a few attempts always suffice.
+	for attempt := 1; ; attempt++ {
+		sum, err := reconcileOnce(ctx, cat, scope, at)
+		if errors.Is(err, store.ErrStale) && attempt < 10 {
+			continue
+		}
+		return sum, err
+	}
+}
+
+func reconcileOnce(ctx context.Context, cat Catalog, scope store.Scope, at time.Time) (Summary, error) {
 	var sum Summary
+	gen, err := cat.FeedGeneration(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("reconcile: %w", err)
+	}
 	targets, err := cat.MatchTargets(ctx, scope)
 	if err != nil {
 		return sum, fmt.Errorf("reconcile: packages: %w", err)
@@ -70,7 +91,7 @@ func Reconcile(ctx context.Context, cat Catalog, scope store.Scope, at time.Time
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
-	sum.Changes, err = cat.ApplyMatches(ctx, scope, ids, rows, at)
+	sum.Changes, err = cat.ApplyMatches(ctx, scope, gen, ids, rows, at)
 	if err != nil {
 		return sum, fmt.Errorf("reconcile: record matches: %w", err)
 	}

@@ -39,7 +39,7 @@ func (s registrySBOMs) IngestAttached(ctx context.Context, imageRef, subject str
 	if err != nil {
 		return 0, err
 	}
-	if _, err := vuln.Reconcile(ctx, s.st, store.Scope{PackageIDs: res.PackageIDs}, s.now()); err != nil {
+	if _, err := vuln.Reconcile(ctx, s.st, store.Scope{PackageIDs: res.PackageIDs, Cause: store.CauseNewImage}, s.now()); err != nil {
 		return res.SBOM.ID, err
 	}
 	return res.SBOM.ID, nil

@@ -106,7 +106,7 @@ func (s *Store) Candidates(ctx context.Context, keys []string) ([]vuln.Candidate
 // ApplyMatches records the current matches of the evaluated packages: new
 // ones open with first_seen = at, ones no longer present resolve at at, and
 // a match that comes back re-opens.
-func (s *Store) ApplyMatches(ctx context.Context, scope store.Scope, evaluated []int64, rows []store.MatchRow, at time.Time) (store.MatchChanges, error) {
+func (s *Store) ApplyMatches(ctx context.Context, scope store.Scope, generation int64, evaluated []int64, rows []store.MatchRow, at time.Time) (store.MatchChanges, error) {
 	var ch store.MatchChanges
 	now := fmtTime(at)
 	want := map[int64]map[string]store.MatchRow{}
@@ -117,6 +117,13 @@ func (s *Store) ApplyMatches(ctx context.Context, scope store.Scope, evaluated [
 		want[r.PackageID][r.AdvisoryID] = r
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var gen int64
+		if err := tx.QueryRowContext(ctx, `SELECT gen FROM feed_generation WHERE id = 1`).Scan(&gen); err != nil {
+			return err
+		}
+		if gen != generation {
+			return store.ErrStale
+		}
 		type existing struct {
 			fixed, via string
 			resolved   bool
@@ -287,4 +294,11 @@ func (s *Store) ClearPending(ctx context.Context, scope store.Scope) error {
 		}
 		return nil
 	})
+}
+
+// FeedGeneration is bumped by every feed import (see ApplyMatches).
+func (s *Store) FeedGeneration(ctx context.Context) (int64, error) {
+	var gen int64
+	err := s.db.QueryRowContext(ctx, `SELECT gen FROM feed_generation WHERE id = 1`).Scan(&gen)
+	return gen, err
 }

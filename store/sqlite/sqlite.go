@@ -61,7 +61,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// keeps temp tables and pragmas on one session.
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db}
-	if err := s.migrate(ctx); err != nil {
+	// Switching a new file to WAL and the first migration take locks that
+	// SQLite does not always wait for; several processes opening one new
+	// store at once retry for a while instead of failing.
+	for wait := 10 * time.Millisecond; ; wait *= 2 {
+		err = s.migrate(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || wait > 5*time.Second {
+			break
+		}
+		time.Sleep(wait)
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -448,6 +458,9 @@ func (s *Store) ImportFeed(ctx context.Context, in store.FeedData) (store.FeedRe
 				}
 			}
 			res.EPSS = len(in.EPSS)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE feed_generation SET gen = gen + 1 WHERE id = 1`); err != nil {
+			return err
 		}
 		for k := range keys {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO pending_rematch (lookup_key) VALUES (?) ON CONFLICT DO NOTHING`, k); err != nil {

@@ -24,6 +24,7 @@ type Backend interface {
 	Packages(ctx context.Context, sbomID int64) ([]sbom.Package, error)
 	Document(ctx context.Context, digest string) ([]byte, error)
 	Trajectory(ctx context.Context, sbomID int64) ([]store.TrajectoryPoint, error)
+	FeedGeneration(ctx context.Context) (int64, error)
 	RecordNewKEVEvents(ctx context.Context, at time.Time) ([]store.Event, error)
 }
 
@@ -37,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("KEVCatalogReplaced", func(t *testing.T) { testKEVReplace(t, open(t)) })
 	t.Run("AliasGroups", func(t *testing.T) { testAliasGroups(t, open(t)) })
 	t.Run("Trajectory", func(t *testing.T) { testTrajectory(t, open(t)) })
+	t.Run("StaleReconcileRetried", func(t *testing.T) { testStaleReconcile(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -387,5 +389,36 @@ func testTrajectory(t *testing.T, s Backend) {
 		if !p.At.Equal(w.at) || p.Total != w.total || p.Changes[w.cause] != w.delta {
 			t.Errorf("point %d = %+v, want at %v total %d %s %+d", i, p, w.at, w.total, w.cause, w.delta)
 		}
+	}
+}
+
+// racingCatalog commits a feed import right after the reconcile has read
+// its candidates, as a concurrent process would.
+type racingCatalog struct {
+	Backend
+	t     *testing.T
+	fired bool
+	adv   advisory.Advisory
+}
+
+func (r *racingCatalog) Candidates(ctx context.Context, keys []string) ([]vuln.Candidate, error) {
+	c, err := r.Backend.Candidates(ctx, keys)
+	if !r.fired {
+		r.fired = true
+		must(r.Backend.ImportFeed(ctx, store.FeedData{Source: "racing", At: t0, Advisories: []advisory.Advisory{r.adv}}))
+	}
+	return c, err
+}
+
+func testStaleReconcile(t *testing.T, s Backend) {
+	ctx := context.Background()
+	in := must(s.IngestSBOM(ctx, store.IngestInput{Document: debDoc(), Raw: []byte("d"), Source: "d.json", At: t0}))
+	rc := &racingCatalog{Backend: s, t: t, adv: rangeAdv("GO-9", "Go", "golang.org/x/net", "0.8.0")}
+	must(vuln.Reconcile(ctx, rc, store.Scope{PackageIDs: in.PackageIDs}, t0))
+	if !rc.fired {
+		t.Fatal("the racing import did not happen")
+	}
+	if fs := must(s.Findings(ctx, store.FindingFilter{})); len(fs) != 1 || fs[0].AdvisoryID != "GO-9" {
+		t.Fatalf("a reconcile that raced an import wrote a stale result: %+v", fs)
 	}
 }
