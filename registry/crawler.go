@@ -742,10 +742,11 @@ func (w *repoWork) referrer(ctx context.Context, subject string, desc v1.Descrip
 	}
 	maps(ref.Annotations, desc.Annotations, "")
 	var cls classification
+	var m *v1.Manifest
 	if got.MediaType.IsIndex() {
 		cls.kind = store.KindOther
 	} else {
-		m, err := v1.ParseManifest(bytes.NewReader(got.Manifest))
+		m, err = v1.ParseManifest(bytes.NewReader(got.Manifest))
 		if err != nil {
 			return fmt.Errorf("referrer %s: %w", d, err)
 		}
@@ -764,6 +765,11 @@ func (w *repoWork) referrer(ctx context.Context, subject string, desc v1.Descrip
 		cls = classify(ref.ArtifactType, m, ref.Annotations, hint)
 	}
 	ref.Kind = cls.kind
+	if m != nil && keepsMaterial(cls.kind, m) {
+		if err := w.material(ctx, subject, d, ref.ArtifactType, cls.kind, m); err != nil {
+			return fmt.Errorf("referrer %s: %w", d, err)
+		}
+	}
 	if cls.kind == store.KindSBOM || len(cls.maybe) > 0 {
 		id, found, err := w.ingest(ctx, subject, d, cls)
 		if err != nil {
@@ -846,4 +852,51 @@ func firstArtifactType(candidates ...string) string {
 		}
 	}
 	return ""
+}
+
+// Limits on what is kept of one signature referrer.
+const (
+	MaxSignatureLayers     = 8
+	MaxSignatureLayerBytes = 4 << 20
+)
+
+// keepsMaterial says whether a referrer's layers are signature material:
+// signatures, attestations (DSSE envelopes, Sigstore bundles), notation.
+func keepsMaterial(kind string, m *v1.Manifest) bool {
+	switch kind {
+	case store.KindSignature, store.KindAttestation, store.KindNotation:
+		return true
+	}
+	for _, l := range m.Layers {
+		mt := string(l.MediaType)
+		if mt == "application/vnd.dsse.envelope.v1+json" || strings.HasPrefix(mt, "application/vnd.dev.sigstore.bundle") {
+			return true
+		}
+	}
+	return false
+}
+
+// material fetches a signature referrer's layers and records them.
+func (w *repoWork) material(ctx context.Context, subject, refDigest, artifactType, kind string, m *v1.Manifest) error {
+	layers := m.Layers
+	if len(layers) > MaxSignatureLayers {
+		w.warn("referrer %s has %d layers; the first %d are kept for verification", refDigest, len(layers), MaxSignatureLayers)
+		layers = layers[:MaxSignatureLayers]
+	}
+	var ms []store.SignatureMaterial
+	for i, l := range layers {
+		body, err := w.blob(ctx, l, MaxSignatureLayerBytes)
+		if err != nil {
+			w.warn("referrer %s: layer %d: %v", refDigest, i, err)
+			continue // verified as invalid later: missing material never counts as signed
+		}
+		ann := map[string]string{}
+		maps(ann, l.Annotations, "")
+		ms = append(ms, store.SignatureMaterial{Subject: subject, Referrer: refDigest, Index: i, Kind: kind,
+			ArtifactType: artifactType, MediaType: string(l.MediaType), Annotations: ann, Body: body})
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	return w.c.Inventory.RecordSignatureMaterial(ctx, ms)
 }

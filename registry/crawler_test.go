@@ -140,6 +140,29 @@ func runCrawlScenario(t *testing.T, host string) {
 			}
 		}
 	}
+	// Signature and attestation layers are kept for offline verification:
+	// the .sig payload with its annotations, the notation signature, the
+	// DSSE envelope of the .att tag.
+	for subject, wantKinds := range map[v1.Hash][]string{s.v1.Digest: {"signature"}, s.multi.Digest: {"notation", "sbom"}} { // the .att holds a DSSE-signed SBOM
+		ms, err := st.SignatureMaterial(ctx, subject.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range ms {
+			if len(m.Body) == 0 {
+				t.Errorf("empty signature material %+v", m)
+			}
+			if m.Kind == store.KindSignature && m.Annotations["dev.cosignproject.cosign/signature"] == "" {
+				t.Errorf("cosign signature layer lost its annotation: %+v", m.Annotations)
+			}
+			got = append(got, m.Kind)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, wantKinds) {
+			t.Errorf("signature material of %s: %v, want %v", subject, got, wantKinds)
+		}
+	}
 	if len(sink.sources) != 4 || !slices.Contains(sink.sources, key+"@"+s.v1.Digest.String()+" <- referrer "+key+"@"+s.sbomRef.Digest.String()) {
 		t.Errorf("SBOM ingests: %q", sink.sources)
 	}

@@ -27,6 +27,10 @@ type Inventory interface {
 	RecordReferrer(ctx context.Context, r store.Referrer) error
 	// HasReferrer reports whether an attached artifact is already stored.
 	HasReferrer(ctx context.Context, subject, digest string) (bool, error)
+	// RecordSignatureMaterial keeps the layers of signatures and
+	// attestations so they can be verified offline, now and after every
+	// trust-policy change.
+	RecordSignatureMaterial(ctx context.Context, ms []store.SignatureMaterial) error
 }
 
 // SBOMSink ingests an SBOM found attached to an image and matches it;

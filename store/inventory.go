@@ -88,3 +88,28 @@ const (
 	EventNewImage   = "new_image"
 	EventNewKEV     = "new_kev_finding"
 )
+
+// SignatureMaterial is one layer of a signature or attestation attached to
+// an image: a cosign simple-signing payload with its annotations, a Sigstore
+// bundle, a DSSE envelope, a notation signature.
+type SignatureMaterial struct {
+	Subject      string            `json:"subject"`  // the digest it is attached to
+	Referrer     string            `json:"referrer"` // the manifest holding it
+	Index        int               `json:"index"`    // layer index in that manifest
+	Kind         string            `json:"kind"`     // signature, attestation, notation
+	ArtifactType string            `json:"artifact_type"`
+	MediaType    string            `json:"media_type"` // the layer's media type
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	Body         []byte            `json:"-"`
+}
+
+// SignatureStatus is the verdict on one image digest under one trust
+// policy. Detail is the verifier's full result (signer, identity, log
+// index, time, reason, attestations, provenance) as JSON.
+type SignatureStatus struct {
+	Digest     string    `json:"digest"`
+	PolicyHash string    `json:"policy_hash"`
+	Status     string    `json:"status"`
+	Detail     []byte    `json:"-"`
+	VerifiedAt time.Time `json:"verified_at"`
+}
