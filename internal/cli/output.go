@@ -7,7 +7,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
+
+	"github.com/safeguard-dev/safeguard/report"
 
 	"github.com/safeguard-dev/safeguard/store"
 	"github.com/safeguard-dev/safeguard/vuln"
@@ -37,38 +38,6 @@ func newPrinter(format string) (printer, error) {
 	return nil, fmt.Errorf("unknown --format %q: want table, json or sarif", format)
 }
 
-// jsonFinding is the documented JSON shape of one finding.
-type jsonFinding struct {
-	Vulnerability  string      `json:"vulnerability"`
-	Aliases        []string    `json:"aliases"`
-	Summary        string      `json:"summary,omitempty"`
-	Package        jsonPackage `json:"package"`
-	Fixed          []string    `json:"fixed"`
-	Severity       string      `json:"severity"`
-	SeverityFrom   string      `json:"severity_from"`
-	CVSSScore      *float64    `json:"cvss_score"` // null when no CVSS vector is known: 0.0 is a real score
-	CVSSVector     string      `json:"cvss_vector"`
-	KEV            bool        `json:"kev"`
-	KEVDateAdded   string      `json:"kev_date_added"`
-	EPSS           *float64    `json:"epss"`
-	EPSSPercentile *float64    `json:"epss_percentile"`
-	Source         string      `json:"source"`
-	Image          string      `json:"image,omitempty"`
-	Via            string      `json:"matched_via"`
-	FirstSeen      time.Time   `json:"first_seen"`
-	ResolvedAt     *time.Time  `json:"resolved_at,omitempty"`
-}
-
-type jsonPackage struct {
-	Name          string `json:"name"`
-	Version       string `json:"version"`
-	PURL          string `json:"purl"`
-	Ecosystem     string `json:"ecosystem"`
-	Release       string `json:"release"`
-	SourceName    string `json:"source_name"`
-	SourceVersion string `json:"source_version"`
-}
-
 type jsonSBOM struct {
 	Source        string `json:"source"`
 	Format        string `json:"format"`
@@ -79,46 +48,14 @@ type jsonSBOM struct {
 }
 
 type jsonSummary struct {
-	Findings   int            `json:"findings"`
-	BySeverity map[string]int `json:"by_severity"`
-	KEV        int            `json:"kev"`
-	NotMatched *vuln.Stats    `json:"not_evaluated,omitempty"`
+	report.Summary
+	NotMatched *vuln.Stats `json:"not_evaluated,omitempty"`
 	// Uncovered lists packages of ecosystems no loaded feed covers.
 	Uncovered []uncoveredEcosystem `json:"uncovered,omitempty"`
 }
 
-func toJSONFinding(f store.Finding) jsonFinding {
-	sev := string(f.Severity)
-	if sev == "" {
-		sev = "unknown"
-	}
-	var score *float64
-	if f.CVSSVector != "" {
-		v := f.CVSSScore
-		score = &v
-	}
-	return jsonFinding{
-		Vulnerability: f.AdvisoryID, Aliases: f.Aliases, Summary: f.Summary,
-		Package: jsonPackage{Name: f.Package.Name, Version: f.Package.Version, PURL: f.Package.PURL, Ecosystem: f.Package.Ecosystem,
-			Release: f.Package.Release, SourceName: f.Package.SourceName, SourceVersion: f.Package.SourceVersion},
-		Fixed: f.Fixed, Severity: sev, SeverityFrom: f.SeverityFrom, CVSSScore: score, CVSSVector: f.CVSSVector,
-		KEV: f.KEV, KEVDateAdded: f.KEVDateAdded, EPSS: f.EPSS, EPSSPercentile: f.EPSSPercentile,
-		Source: f.Source, Image: f.Image, Via: f.Via, FirstSeen: f.FirstSeen, ResolvedAt: f.ResolvedAt,
-	}
-}
-
 func summarize(r scanReport) jsonSummary {
-	s := jsonSummary{Findings: len(r.Findings), BySeverity: map[string]int{}}
-	for _, f := range r.Findings {
-		sev := string(f.Severity)
-		if sev == "" {
-			sev = "unknown"
-		}
-		s.BySeverity[sev]++
-		if f.KEV {
-			s.KEV++
-		}
-	}
+	s := jsonSummary{Summary: report.Summarize(r.Findings)}
 	s.Uncovered = r.Uncovered
 	if r.Stats != (vuln.Stats{}) {
 		st := r.Stats
@@ -131,16 +68,16 @@ type jsonPrinter struct{}
 
 func (jsonPrinter) print(w io.Writer, r scanReport) error {
 	out := struct {
-		SBOMs    []jsonSBOM    `json:"sboms,omitempty"`
-		Findings []jsonFinding `json:"findings"`
-		Summary  jsonSummary   `json:"summary"`
-	}{Findings: make([]jsonFinding, 0, len(r.Findings)), Summary: summarize(r)}
+		SBOMs    []jsonSBOM       `json:"sboms,omitempty"`
+		Findings []report.Finding `json:"findings"`
+		Summary  jsonSummary      `json:"summary"`
+	}{Findings: make([]report.Finding, 0, len(r.Findings)), Summary: summarize(r)}
 	for _, s := range r.SBOMs {
 		out.SBOMs = append(out.SBOMs, jsonSBOM{Source: s.SBOM.Source, Format: s.SBOM.Format, FormatVersion: s.SBOM.FormatVersion,
 			Distro: s.SBOM.Distro, Packages: s.SBOM.Packages, Unidentified: s.SBOM.Unidentified})
 	}
 	for _, f := range r.Findings {
-		out.Findings = append(out.Findings, toJSONFinding(f))
+		out.Findings = append(out.Findings, report.NewFinding(f))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
