@@ -212,6 +212,9 @@ type imageDetail struct {
 	FindingSummary jsonSummary       `json:"finding_summary"`
 	// Trajectory is that of its latest SBOM; null when it has none.
 	Trajectory *trajectory `json:"trajectory"`
+	// Signature is the signature status under the server's trust policy
+	// (sigstatus.Detail); null when no trust policy is configured.
+	Signature any `json:"signature"`
 }
 
 func (s *Server) getImage(w http.ResponseWriter, r *http.Request) error {
@@ -247,6 +250,11 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request) error {
 	d.Findings, d.FindingSummary = list.Findings, list.Summary
 	if len(d.SBOMs) > 0 {
 		if d.Trajectory, err = s.trajectory(ctx, latest(d.SBOMs).ID); err != nil {
+			return err
+		}
+	}
+	if s.signatures != nil {
+		if d.Signature, err = s.signatures(ctx, img.Digest, img.IndexDigest); err != nil {
 			return err
 		}
 	}

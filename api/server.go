@@ -81,6 +81,9 @@ type Options struct {
 	Extra map[string]http.Handler
 	// MaxBodyBytes caps request bodies. Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Signatures returns an image's signature status (any JSON value);
+	// nil when no trust policy is configured (the field is then null).
+	Signatures func(ctx context.Context, digest, indexDigest string) (any, error)
 }
 
 // Server serves the API. Build it with New.
@@ -90,6 +93,7 @@ type Server struct {
 	now        func() time.Time
 	registries func() []RegistryInfo
 	ready      func() error
+	signatures func(ctx context.Context, digest, indexDigest string) (any, error)
 	maxBody    int64
 	mux        *http.ServeMux
 	routes     []route
@@ -132,6 +136,7 @@ func New(opts Options) *Server {
 		now:        opts.Now,
 		registries: opts.Registries,
 		ready:      opts.Ready,
+		signatures: opts.Signatures,
 		maxBody:    opts.MaxBodyBytes,
 		mux:        http.NewServeMux(),
 		patterns:   map[string]bool{},

@@ -109,3 +109,19 @@ func TestStatuses(t *testing.T) {
 		}
 	}
 }
+
+// An image signed after its status was cached is re-verified.
+func TestNewMaterialInvalidatesCache(t *testing.T) {
+	ctx := context.Background()
+	c, st, key := newChecker(t)
+	d := digestOf("later")
+	if got, _ := c.Status(ctx, d, ""); got.Status != signature.StatusUnsigned {
+		t.Fatalf("before signing: %s", got.Status)
+	}
+	if err := st.RecordSignatureMaterial(ctx, []store.SignatureMaterial{cosignLayer(t, key, d, d)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Status(ctx, d, ""); got.Status != signature.StatusSigned {
+		t.Fatalf("after signing: %s (stale cache)", got.Status)
+	}
+}

@@ -78,7 +78,7 @@ func (e *env) rootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(e.scanCommand(), e.feedCommand(), e.sbomCommand(), e.findingsCommand(), e.imagesCommand(), e.eventsCommand(), e.registryCommand(), e.serveCommand(), e.demoCommand())
+	root.AddCommand(e.scanCommand(), e.feedCommand(), e.sbomCommand(), e.findingsCommand(), e.imagesCommand(), e.eventsCommand(), e.registryCommand(), e.serveCommand(), e.demoCommand(), e.verifyCommand())
 	return root
 }
 

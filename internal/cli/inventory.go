@@ -25,9 +25,9 @@ func (e *env) existingStore(cmd *cobra.Command, path string) (*sqlite.Store, err
 }
 
 func (e *env) imagesCommand() *cobra.Command {
-	var db, repo, format string
+	var db, repo, format, policy string
 	cmd := &cobra.Command{
-		Use:   "images [--db FILE] [--repository REPO] [--format table|json]",
+		Use:   "images [--db FILE] [--repository REPO] [--trust-policy FILE] [--format table|json]",
 		Short: "List inventoried images with their tags, platform and findings",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -40,6 +40,10 @@ func (e *env) imagesCommand() *cobra.Command {
 			}
 			defer st.Close()
 			ctx := cmd.Context()
+			checker, _, err := loadChecker(policy, st, e.now)
+			if err != nil {
+				return err
+			}
 			imgs, err := st.Images(ctx, repo)
 			if err != nil {
 				return err
@@ -53,6 +57,8 @@ func (e *env) imagesCommand() *cobra.Command {
 				SBOMs      int      `json:"sboms"`
 				Findings   int      `json:"findings"`
 				KEV        int      `json:"kev"`
+				Signature  string   `json:"signature,omitempty"` // status under --trust-policy
+				Signer     string   `json:"signer,omitempty"`
 			}
 			rows := make([]row, 0, len(imgs))
 			for _, img := range imgs {
@@ -68,6 +74,13 @@ func (e *env) imagesCommand() *cobra.Command {
 					Tags: tags, Created: img.Created.UTC().Format(time.RFC3339), SBOMs: len(sboms)}
 				if r.Tags == nil {
 					r.Tags = []string{}
+				}
+				if checker != nil {
+					d, err := checker.Status(ctx, img.Digest, img.IndexDigest)
+					if err != nil {
+						return err
+					}
+					r.Signature, r.Signer = string(d.Status), d.Signer
 				}
 				if len(sboms) > 0 {
 					ids := make([]int64, len(sboms))
@@ -93,19 +106,27 @@ func (e *env) imagesCommand() *cobra.Command {
 				return enc.Encode(map[string]any{"images": rows})
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "REPOSITORY\tTAGS\tDIGEST\tPLATFORM\tCREATED\tSBOMS\tFINDINGS\tKEV")
+			fmt.Fprintln(tw, "REPOSITORY\tTAGS\tDIGEST\tPLATFORM\tCREATED\tSIGNATURE\tSIGNER\tSBOMS\tFINDINGS\tKEV")
 			for _, r := range rows {
 				tags := make([]string, len(r.Tags))
 				for i, t := range r.Tags {
 					tags[i] = t[strings.LastIndex(t, ":")+1:]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r.Repository, strings.Join(tags, ","), shortDigest(r.Digest), r.Platform, r.Created, r.SBOMs, r.Findings, r.KEV)
+				sig, signer := r.Signature, r.Signer
+				if sig == "" {
+					sig = "-" // no --trust-policy
+				}
+				if signer == "" {
+					signer = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r.Repository, strings.Join(tags, ","), shortDigest(r.Digest), r.Platform, r.Created, sig, signer, r.SBOMs, r.Findings, r.KEV)
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", e.defaultDB(), "store file (SQLite)")
 	cmd.Flags().StringVar(&repo, "repository", "", "only images of this repository (host/path)")
+	cmd.Flags().StringVar(&policy, "trust-policy", "", "show signature status under this trust policy")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return cmd
 }

@@ -15,16 +15,17 @@ import (
 	"github.com/safeguard-dev/safeguard/feed"
 	"github.com/safeguard-dev/safeguard/registry"
 	"github.com/safeguard-dev/safeguard/scheduler"
+	"github.com/safeguard-dev/safeguard/sigstatus"
 	"github.com/safeguard-dev/safeguard/store/sqlite"
 )
 
 // serveOptions are the daemon's settings, from flags.
 type serveOptions struct {
-	db, listen, mirror       string
-	ecosystems               []string
-	osvURL, kevURL, epssURL  string
-	noKEV, noEPSS            bool
-	feedInterval, rematchInt time.Duration
+	db, listen, mirror, trustPolicy string
+	ecosystems                      []string
+	osvURL, kevURL, epssURL         string
+	noKEV, noEPSS                   bool
+	feedInterval, rematchInt        time.Duration
 }
 
 func (e *env) serveCommand() *cobra.Command {
@@ -73,6 +74,7 @@ with /healthz, /readyz and /metrics.`,
 func (e *env) serveFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().StringVar(&o.db, "db", e.defaultDB(), "store file (SQLite)")
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the HTTP API")
+	cmd.Flags().StringVar(&o.trustPolicy, "trust-policy", "", "trust policy file (YAML): verify image signatures against its signers")
 	cmd.Flags().StringVar(&o.mirror, "feed-mirror", "", "import feeds from this directory instead of downloading them (air-gapped)")
 	cmd.Flags().StringArrayVar(&o.ecosystems, "ecosystem", nil, "OSV ecosystem to sync online (repeatable)")
 	cmd.Flags().StringVar(&o.osvURL, "osv-url", "", "OSV export base URL")
@@ -95,6 +97,25 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 		log.Info("finished a pending re-match", "packages", sum.Packages, "opened", sum.Changes.Opened, "resolved", sum.Changes.Resolved)
 	}
 	crawler := &registry.Crawler{Inventory: st, SBOMs: registrySBOMs{st: st, now: e.now}, Logger: log, Now: e.now, Getenv: e.getenv, Notifier: &registry.Notifier{Logger: log}}
+	checker, _, err := loadChecker(o.trustPolicy, st, e.now)
+	if err != nil {
+		return err
+	}
+	// Statuses are cached per policy hash: a changed policy or trusted root
+	// re-verifies every digest, offline, before serving.
+	verifyNew := func(ctx context.Context) error {
+		if checker == nil {
+			return nil
+		}
+		n, err := checker.RefreshMissing(ctx)
+		if n > 0 {
+			log.Info("verified signatures", "digests", n)
+		}
+		return err
+	}
+	if err := verifyNew(ctx); err != nil {
+		log.Error("signature verification", "err", err)
+	}
 	var jobs []scheduler.Job
 	for _, rc := range cfg.Registries {
 		rc := rc
@@ -116,7 +137,7 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 			if _, kerr := st.RecordNewKEVEvents(ctx, e.now()); kerr != nil {
 				err = errors.Join(err, kerr)
 			}
-			return err
+			return errors.Join(err, verifyNew(ctx))
 		}})
 	}
 	var m *mirror
@@ -161,7 +182,7 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 		sched.Trigger("crawl:"+rc.Name, path)
 	}
 	srv := api.New(api.Options{
-		Store: st, Logger: log, Now: e.now,
+		Store: st, Logger: log, Now: e.now, Signatures: signatureLookup(checker),
 		Registries: func() []api.RegistryInfo { return registryInfos(cfg) },
 		Ready: func() error {
 			select {
@@ -185,7 +206,7 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 	if ready != nil {
 		close(ready)
 	}
-	var err error
+	err = nil
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -215,4 +236,14 @@ func registryInfos(cfg *registry.Config) []api.RegistryInfo {
 		out = append(out, api.RegistryInfo{Name: r.Name, Host: r.Host, Repositories: r.Repositories, Catalog: r.Catalog != nil, Interval: r.CrawlInterval()})
 	}
 	return out
+}
+
+// signatureLookup gives the API an image's cached signature status.
+func signatureLookup(c *sigstatus.Checker) func(ctx context.Context, digest, index string) (any, error) {
+	if c == nil {
+		return nil
+	}
+	return func(ctx context.Context, digest, index string) (any, error) {
+		return c.Status(ctx, digest, index)
+	}
 }

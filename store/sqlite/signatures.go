@@ -13,6 +13,12 @@ import (
 func (s *Store) RecordSignatureMaterial(ctx context.Context, ms []store.SignatureMaterial) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, m := range ms {
+			// New material makes cached verdicts for the subject (and the
+			// platform images of an index) stale: an image signed after its
+			// first crawl must not stay "unsigned".
+			if _, err := tx.ExecContext(ctx, `DELETE FROM signature_status WHERE digest = ? OR digest IN (SELECT digest FROM images WHERE index_digest = ?)`, m.Subject, m.Subject); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO signature_material (subject, referrer, idx, kind, artifact_type, media_type, annotations, body)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (subject, referrer, idx) DO NOTHING`,
 				m.Subject, m.Referrer, m.Index, m.Kind, m.ArtifactType, m.MediaType, marshal(nonNilMap(m.Annotations)), m.Body); err != nil {
