@@ -3,6 +3,7 @@
 #
 #   scripts/bench.sh            Go benchmarks, then the 1,000-SBOM end-to-end run
 #   SKIP_GO_BENCH=1 scripts/bench.sh   only the end-to-end run
+#   SKIP_GO_BENCH=1 SKIP_E2E=1 BENCH_SCALE=10k scripts/bench.sh   crawl + reconcile at scale only
 #
 # 1. Go benchmarks in ./bench (BenchmarkIngestUBI9, BenchmarkReconcile1000).
 # 2. End to end over N (default 1000) SBOM files: copies of a mixture of real
@@ -16,9 +17,22 @@
 #    Each side runs RUNS (default 3) times; medians, the ratio and peak RSS
 #    are printed.
 #
+# 3. Registry crawl (BenchmarkCrawl1000x10, bench/crawl_test.go): first
+#    crawl and unchanged re-crawl of 1,000 repositories x 10 tags on a
+#    loopback in-memory registry, each in its own process so that peak RSS
+#    is per case. SKIP_CRAWL=1 skips it; SAFEGUARD_BENCH_REPOS/_TAGS resize.
+# 4. At scale, only with BENCH_SCALE=10k or BENCH_SCALE=100k (100k: ~45-60
+#    min of set-up on a 2-vCPU VM): `sgbench build` stores 10,000 (and
+#    100,000) SBOMs through IngestSBOM (untimed set-up, timed and reported),
+#    `sgbench reconcile` times a full reconcile and reading all findings
+#    separately (cold, then re-match), and on the 10k store `sgbench delta`
+#    changes 1,000 Go advisories and times import + pending re-match.
+#    SCALE_DIR keeps the stores (re-used when present).
+#
 # Environment: N, RUNS, OSV_SCANNER, BENCHTIME (go test -benchtime, default
 # 3x), SAFEGUARD_BENCH_SBOMS (stored SBOMs in the Go benchmark, default 1000),
-# KEEP=1 keeps the work directory.
+# KEEP=1 keeps the work directory, SKIP_E2E=1 skips the osv-scanner
+# end-to-end run, SKIP_CRAWL=1, BENCH_SCALE, SCALE_DIR (see above).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -55,7 +69,7 @@ fi
 
 mkdir -p "$BIN"
 OSV="${OSV_SCANNER:-$BIN/osv-scanner}"
-if [ ! -x "$OSV" ]; then
+if [ ! -x "$OSV" ] && [ "${SKIP_E2E:-0}" != 1 ]; then
   echo "== installing osv-scanner $OSV_VERSION into $BIN" >&2
   GOBIN="$BIN" go install "github.com/google/osv-scanner/v2/cmd/osv-scanner@$OSV_VERSION"
 fi
@@ -64,9 +78,59 @@ go build -o "$BIN/sgbench" ./bench/sgbench
 
 if [ "${SKIP_GO_BENCH:-0}" != 1 ]; then
   echo
-  echo "== go test -bench . -run '^\$' -benchtime ${BENCHTIME:-3x} ./bench/"
-  go test -bench . -run '^$' -benchtime "${BENCHTIME:-3x}" -timeout 60m ./bench/
+  echo "== go test -bench 'IngestUBI9|Reconcile1000' -run '^\$' -benchtime ${BENCHTIME:-3x} ./bench/"
+  go test -bench 'IngestUBI9|Reconcile1000' -run '^$' -benchtime "${BENCHTIME:-3x}" -timeout 60m ./bench/
 fi
+
+if [ "${SKIP_CRAWL:-0}" != 1 ]; then
+  echo
+  echo "== registry crawl, 1,000 repositories x 10 tags on a loopback registry (bench/crawl_test.go)"
+  go test -c -o "$BIN/bench.test" ./bench/
+  (cd bench && "$BIN/bench.test" -test.run '^$' -test.bench 'Crawl1000x10/first$' -test.benchtime "${CRAWL_BENCHTIME:-1x}" -test.timeout 60m)
+  (cd bench && "$BIN/bench.test" -test.run '^$' -test.bench 'Crawl1000x10/recrawl$' -test.benchtime "${RECRAWL_BENCHTIME:-3x}" -test.timeout 60m)
+fi
+
+if [ -n "${BENCH_SCALE:-}" ]; then
+  case "$BENCH_SCALE" in
+    10k) SCALES=(10000) ;;
+    100k) SCALES=(10000 100000) ;;
+    *) echo "BENCH_SCALE=$BENCH_SCALE: want 10k or 100k" >&2; exit 2 ;;
+  esac
+  SDIR="${SCALE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/safeguard-scale-XXXXXX")}"
+  mkdir -p "$SDIR"
+  peak() { awk -F': ' '/Maximum resident set size/ {printf "%d MiB", $2/1024}' "$1"; }
+  swall() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$1"; }
+  echo
+  echo "== reconcile at scale: ${SCALES[*]} stored SBOMs (store files in $SDIR)"
+  prev=0
+  for n in "${SCALES[@]}"; do
+    db="$SDIR/s$n.db"
+    if [ ! -f "$db" ]; then
+      # Set-up (untimed by the targets, reported): feeds without re-match,
+      # then n SBOMs through IngestSBOM; 100k extends the 10k store.
+      if [ "$prev" -gt 0 ]; then cp "$SDIR/s$prev.db" "$db"; START=(-start "$prev"); else START=(); fi
+      /usr/bin/time -v -o "$SDIR/build$n.time" "$BIN/sgbench" build -db "$db" "${START[@]}" -n "$n" -every 5000 "${FEEDS[@]}" | tee "$SDIR/build$n.json"
+      echo "   set-up peak RSS $(peak "$SDIR/build$n.time")"
+    fi
+    prev=$n
+    cp "$db" "$SDIR/run.db"
+    /usr/bin/time -v -o "$SDIR/reconcile$n.time" "$BIN/sgbench" reconcile -db "$SDIR/run.db" -runs 2 | tee "$SDIR/reconcile$n.json"
+    echo "   reconcile process peak RSS $(peak "$SDIR/reconcile$n.time"), wall $(swall "$SDIR/reconcile$n.time") s"
+    if [ "$n" = 10000 ]; then
+      # The matched 10k store: 1,000 Go advisories changed, the whole Go feed
+      # re-imported (as a re-downloaded export), then only the changed ones.
+      cp "$SDIR/run.db" "$SDIR/delta.db"
+      /usr/bin/time -v -o "$SDIR/delta.time" "$BIN/sgbench" delta -db "$SDIR/run.db" -n 1000 "${FEEDS[0]}" | tee "$SDIR/delta.json"
+      echo "   delta process peak RSS $(peak "$SDIR/delta.time")"
+      "$BIN/sgbench" delta -db "$SDIR/delta.db" -n 1000 -only-changed "${FEEDS[0]}" | tee "$SDIR/delta-only.json"
+      rm -f "$SDIR"/delta.db*
+    fi
+    rm -f "$SDIR"/run.db*
+  done
+  if [ -z "${SCALE_DIR:-}" ] && [ "${KEEP:-0}" != 1 ]; then rm -rf "$SDIR"; fi
+fi
+
+if [ "${SKIP_E2E:-0}" = 1 ]; then exit 0; fi
 
 SBOMS=()
 for f in "${MIXTURE[@]}"; do

@@ -7,6 +7,9 @@
 //	sgbench import -db FILE FEED...         import feeds into a store without re-matching
 //	sgbench match -db FILE                  time a full reconcile + reading all findings; print JSON stats
 //	sgbench compare -safeguard F -osv F [-names MAP] FEED...   normalise both outputs and print the differences
+//	sgbench build -db FILE -n N [-cpuprofile F] FEED...   feeds (no re-match) + N SBOMs cycling bench.Mixture, timed set-up
+//	sgbench reconcile -db FILE [-runs R] [-cpuprofile P]   time full reconcile and reading all findings separately, peak RSS of each
+//	sgbench delta -db FILE -n N FEED...     change N Go advisories, time import + pending re-match (store must be matched)
 package main
 
 import (
@@ -33,7 +36,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: sgbench osvdb|copies|stage|import|match|compare ...")
+		fmt.Fprintln(os.Stderr, "usage: sgbench osvdb|copies|stage|import|match|compare|build|reconcile|delta ...")
 		os.Exit(2)
 	}
 	var err error
@@ -51,6 +54,12 @@ func main() {
 		err = cmdMatch(args)
 	case "compare":
 		err = cmdCompare(args)
+	case "build":
+		err = cmdBuild(args)
+	case "delta":
+		err = cmdDelta(args)
+	case "reconcile":
+		err = cmdReconcile(args)
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
