@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -119,3 +120,44 @@ func TestVerifyEndToEnd(t *testing.T) {
 		t.Fatalf("keyless signer without identity: exit %d %s", code, errOut)
 	}
 }
+
+// Interoperability: an image signed by the real cosign CLI (installed by
+// scripts/test.sh, which sets SAFEGUARD_TEST_COSIGN) verifies as signed, and
+// the same signature does not count for a key outside the policy.
+func TestVerifyCosignCLISignature(t *testing.T) {
+	cosign := os.Getenv("SAFEGUARD_TEST_COSIGN")
+	if cosign == "" {
+		t.Skip("SAFEGUARD_TEST_COSIGN is not set (scripts/test.sh installs cosign v2.6.5 and sets it)")
+	}
+	srv := httptest.NewServer(ggcr.New(ggcr.WithReferrersSupport(true)))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	dir := t.TempDir()
+	repo, _ := name.NewRepository(host+"/acme/tool", name.Insecure)
+	d := pushRandom(t, repo.Tag("1.0"))
+	env := append(os.Environ(), "COSIGN_PASSWORD=test", "COSIGN_YES=true", "COSIGN_EXPERIMENTAL=0")
+	for _, args := range [][]string{
+		{"generate-key-pair", "--output-key-prefix", filepath.Join(dir, "cosign")},
+		{"sign", "--key", filepath.Join(dir, "cosign.key"), "--tlog-upload=false", "--allow-insecure-registry", "--yes", repo.String() + "@" + d.String()},
+	} {
+		cmd := exec.Command(cosign, args...)
+		cmd.Env, cmd.Dir = env, dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("cosign %s: %v\n%s", args[0], err, out)
+		}
+	}
+	policy := filepath.Join(dir, "trust.yaml")
+	os.WriteFile(policy, []byte("signers:\n  - name: release\n    key: cosign.pub\n"), 0o644)
+	db := filepath.Join(dir, "s.db")
+	if code, out, errOut := run(t, "verify", "--db", db, "--trust-policy", policy, "--insecure", repo.String()+":1.0"); code != ExitOK || !strings.Contains(out, "signed") {
+		t.Fatalf("cosign-signed image: exit %d\n%s%s", code, out, errOut)
+	}
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&other.PublicKey)
+	os.WriteFile(filepath.Join(dir, "other.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+	os.WriteFile(policy, []byte("signers:\n  - name: someone-else\n    key: other.pub\n"), 0o644)
+	if code, out, _ := run(t, "verify", "--db", db, "--trust-policy", policy, "--insecure", repo.String()+":1.0"); code != ExitFail || strings.Contains(out, "status  signed") {
+		t.Fatalf("cosign-signed image under another key: exit %d\n%s", code, out)
+	}
+}
+
