@@ -160,4 +160,3 @@ func TestVerifyCosignCLISignature(t *testing.T) {
 		t.Fatalf("cosign-signed image under another key: exit %d\n%s", code, out)
 	}
 }
-
