@@ -77,7 +77,7 @@ func TestMalformedInput(t *testing.T) {
 		"garbage SET":         {payload, map[string]string{AnnotationSignature: sig, AnnotationBundle: "{"}, imageA, "not a Rekor bundle"},
 		"SET bad body":        {payload, map[string]string{AnnotationSignature: sig, AnnotationBundle: `{"SignedEntryTimestamp":"AAAA","Payload":{"body":"e30=","integratedTime":1,"logIndex":1,"logID":"00"}}`}, imageA, "log entry body"},
 		"SET negative index":  {payload, map[string]string{AnnotationSignature: sig, AnnotationBundle: `{"SignedEntryTimestamp":"AAAA","Payload":{"body":"e30=","integratedTime":1,"logIndex":-1,"logID":"00"}}`}, imageA, "negative"},
-		"bad digest argument": {payload, map[string]string{AnnotationSignature: sig}, "sha256:"+strings.Repeat("A", 64), "not lowercase hex"},
+		"bad digest argument": {payload, map[string]string{AnnotationSignature: sig}, "sha256:" + strings.Repeat("A", 64), "not lowercase hex"},
 		"sha512 digest":       {payload, map[string]string{AnnotationSignature: sig}, "sha512:" + strings.Repeat("a", 128), "not a sha256 digest"},
 	}
 	for name, tc := range layers {

@@ -39,7 +39,7 @@ func readTrustedRoot(src TrustedRootSource) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if src.TUF != nil && errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("trusted_root.tuf: no cached trusted root at %s: refresh it online once (RefreshTrustedRoot / safeguard verify --refresh-trust) or copy a trusted_root.json there", path)
+			return nil, fmt.Errorf("trusted_root.tuf: no cached trusted root at %s: refresh it online once (RefreshTrustedRoot) or copy a trusted_root.json there", path)
 		}
 		return nil, fmt.Errorf("trusted_root: %w", err)
 	}
