@@ -233,6 +233,7 @@ func TestEndpoints(t *testing.T) {
 		{name: "findings, bad kev", path: "/api/v1/findings?kev=maybe", status: 400, param: "kev"},
 		{name: "findings, misspelt parameter", path: "/api/v1/findings?sevrity=high", status: 400, param: "sevrity"},
 		{name: "findings, repeated parameter", path: "/api/v1/findings?severity=high&severity=low", status: 400, param: "severity"},
+		{name: "findings, package filter too long", path: "/api/v1/findings?package=" + strings.Repeat("x", 60000), status: 400, param: "package"},
 		{name: "findings, malformed query", path: "/api/v1/findings?severity=%zz", status: 400},
 		{name: "events", path: "/api/v1/events", status: 200, golden: "events"},
 		{name: "moved tags", path: "/api/v1/events?kind=tag_moved", status: 200, check: func(t *testing.T, v map[string]any) {

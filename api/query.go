@@ -113,6 +113,9 @@ func (p params) findingFilter() (store.FindingFilter, error) {
 	if f.Package, err = p.one("package"); err != nil {
 		return f, err
 	}
+	if len(f.Package) > store.MaxPackageFilter {
+		return f, badParam("package", "longer than %d characters", store.MaxPackageFilter)
+	}
 	sev, err := p.one("severity")
 	if err != nil {
 		return f, err

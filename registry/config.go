@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -272,6 +275,11 @@ func (r RegistryConfig) validate(ln lines, i int) error {
 	if _, err := name.NewRegistry(r.Host, name.StrictValidation); err != nil {
 		return fmt.Errorf("%shost %q: %v", where("host"), r.Host, err)
 	}
+	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%shost %q: port must be 1-65535", where("host"), r.Host)
+		}
+	}
 	cr := r.Credentials
 	switch {
 	case cr.TokenEnv != "" && (cr.Username != "" || cr.PasswordEnv != ""):
@@ -316,7 +324,8 @@ func (r RegistryConfig) validate(ln lines, i int) error {
 }
 
 func checkRepoPath(host, p string) error {
-	if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.HasSuffix(p, "/") || strings.ContainsAny(p, ":@") {
+	if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.HasSuffix(p, "/") || strings.ContainsAny(p, ":@") ||
+		slices.Contains(strings.Split(p, "/"), "..") || slices.Contains(strings.Split(p, "/"), ".") {
 		return fmt.Errorf("repository %q: want a path such as team/app (no host, tag or digest)", p)
 	}
 	if _, err := name.NewRepository(host+"/"+p, name.StrictValidation); err != nil {

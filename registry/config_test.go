@@ -81,6 +81,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad notify", base + "    notify: [ftp://x]\n", "line 5: registry \"r\": notify: \"ftp://x\""},
 		{"duplicate name", base + "  - name: r\n    host: other.example.com\n    repositories: [b]\n", "line 5: registry name \"r\" is used twice (first at line 2)"},
 		{"not yaml", "registries: [\n", "yaml"},
+		{"port out of range", "registries:\n  - name: r\n    host: 127.0.0.1:99999\n    repositories: [a]\n", "port must be 1-65535"},
+		{"dot-dot repository", "registries:\n  - name: r\n    host: h.example.com\n    repositories: [\"../../etc\"]\n", "repository \"../../etc\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadConfig(writeFile(t, tc.body))

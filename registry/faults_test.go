@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -298,5 +299,66 @@ func TestRetryPolicyBackoff(t *testing.T) {
 		if d := p.backoff(3); d < 320*time.Millisecond || d > 480*time.Millisecond {
 			t.Fatalf("jittered backoff %v outside ±20%% of 400ms", d)
 		}
+	}
+}
+
+// A hostile registry: a tag list announcing gigabytes, a redirect loop, a
+// body that drips. Each crawl ends, in bounded time and memory, naming why.
+func TestCrawlHostileRegistry(t *testing.T) {
+	cases := []struct {
+		name    string
+		handler http.HandlerFunc
+		policy  RetryPolicy
+		want    string
+	}{
+		{"huge tag list", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(int64(5)<<30))
+			w.WriteHeader(200)
+			w.Write([]byte(`{"name":"x/y","tags":[`))
+		}, RetryPolicy{}, "too large"},
+		{"redirect loop", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, r.URL.Path+"x", http.StatusFound)
+		}, RetryPolicy{MaxRedirects: 50}, "redirect"},
+		{"dripping body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000")
+			w.WriteHeader(200)
+			for i := 0; i < 100; i++ {
+				if _, err := w.Write([]byte(" ")); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}, RetryPolicy{RequestTimeout: 300 * time.Millisecond, MaxAttempts: 2}, "deadline"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/v2/" {
+					w.Write([]byte("{}"))
+					return
+				}
+				c.handler(w, r)
+			}))
+			defer srv.Close()
+			host := strings.TrimPrefix(srv.URL, "http://")
+			cr := &Crawler{Inventory: openStore(t), Logger: testLogger(t), sleep: noSleep, Retry: c.policy}
+			start := time.Now()
+			sum, err := cr.CrawlRegistry(context.Background(), RegistryConfig{Name: "evil", Host: host, Insecure: true, Repositories: []string{"x/y"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := fmt.Sprint(sum.Errors)
+			if len(sum.Errors) != 1 || !strings.Contains(strings.ToLower(msg), c.want) {
+				t.Fatalf("errors %v, want one naming %q", sum.Errors, c.want)
+			}
+			if time.Since(start) > 30*time.Second {
+				t.Fatalf("crawl of a hostile registry took %v", time.Since(start))
+			}
+		})
 	}
 }

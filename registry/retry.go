@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -36,6 +37,17 @@ type RetryPolicy struct {
 	// CrawlRepository call) may spend in all, so a sick registry cannot
 	// keep a crawl busy for hours. Default 200.
 	Budget int
+	// RequestTimeout bounds one request, reading its body included, so a
+	// server that drips bytes cannot hang a crawl. Default 60s; blob
+	// downloads get BlobTimeout (default 5m).
+	RequestTimeout, BlobTimeout time.Duration
+	// MaxResponseBytes caps a manifest, tag list, catalog or referrers
+	// response; MaxBlobBytes a blob. A hostile registry cannot make a crawl
+	// allocate gigabytes. Defaults 16 MiB and 256 MiB.
+	MaxResponseBytes, MaxBlobBytes int64
+	// MaxRedirects is how many redirects one crawl follows in all (a
+	// registry redirecting in a loop is a dead end). Default 1000.
+	MaxRedirects int
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -59,7 +71,71 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.Budget <= 0 {
 		p.Budget = 200
 	}
+	if p.RequestTimeout <= 0 {
+		p.RequestTimeout = 60 * time.Second
+	}
+	if p.BlobTimeout <= 0 {
+		p.BlobTimeout = 5 * time.Minute
+	}
+	if p.MaxResponseBytes <= 0 {
+		p.MaxResponseBytes = 16 << 20
+	}
+	if p.MaxBlobBytes <= 0 {
+		p.MaxBlobBytes = 256 << 20
+	}
+	if p.MaxRedirects <= 0 {
+		p.MaxRedirects = 1000
+	}
 	return p
+}
+
+// ErrResponseTooLarge is returned when a registry response exceeds the limit.
+var ErrResponseTooLarge = errors.New("registry response too large")
+
+// ErrTooManyRedirects is returned when a crawl has followed MaxRedirects.
+var ErrTooManyRedirects = errors.New("too many redirects in this crawl")
+
+// limitedBody enforces a size limit and releases the request's deadline
+// when the body is closed.
+type limitedBody struct {
+	r      io.ReadCloser
+	left   int64
+	limit  int64
+	url    string
+	cancel context.CancelFunc
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("%s: %w (limit %d bytes)", b.url, ErrResponseTooLarge, b.limit)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error {
+	err := b.r.Close()
+	b.cancel()
+	return err
+}
+
+// bound applies the time and size limits to one response.
+func (t *retryTransport) bound(resp *http.Response, cancel context.CancelFunc, blob bool) (*http.Response, error) {
+	limit := t.run.policy.MaxResponseBytes
+	if blob {
+		limit = t.run.policy.MaxBlobBytes
+	}
+	if resp.ContentLength > limit {
+		resp.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("%s: %w: %d bytes announced, limit %d", resp.Request.URL.Redacted(), ErrResponseTooLarge, resp.ContentLength, limit)
+	}
+	resp.Body = &limitedBody{r: resp.Body, left: limit + 1, limit: limit, url: resp.Request.URL.Redacted(), cancel: cancel}
+	return resp, nil
 }
 
 // backoff returns the wait before retry number n (1-based).
@@ -82,11 +158,12 @@ var ErrRetryBudget = errors.New("retry budget for this crawl exhausted")
 // crawlRun is the state one crawl shares across its repositories: the
 // retry budget and the counters.
 type crawlRun struct {
-	policy   RetryPolicy
-	budget   atomic.Int64 // retries left
-	requests atomic.Int64
-	retries  atomic.Int64
-	sleep    func(context.Context, time.Duration) error
+	policy    RetryPolicy
+	budget    atomic.Int64 // retries left
+	requests  atomic.Int64
+	retries   atomic.Int64
+	redirects atomic.Int64
+	sleep     func(context.Context, time.Duration) error
 }
 
 func newCrawlRun(p RetryPolicy, sleep func(context.Context, time.Duration) error) *crawlRun {
@@ -154,7 +231,25 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		for _, c := range t.counters {
 			c.Add(1)
 		}
-		resp, err := t.inner.RoundTrip(try)
+		blob := strings.Contains(try.URL.Path, "/blobs/")
+		timeout := p.RequestTimeout
+		if blob {
+			timeout = p.BlobTimeout
+		}
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		resp, err := t.inner.RoundTrip(try.WithContext(rctx))
+		if err == nil && resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
+			if t.run.redirects.Add(1) > int64(p.MaxRedirects) {
+				resp.Body.Close()
+				cancel()
+				return nil, fmt.Errorf("%s %s: %w (%d)", req.Method, req.URL.Redacted(), ErrTooManyRedirects, p.MaxRedirects)
+			}
+		}
+		if err == nil {
+			resp, err = t.bound(resp, cancel, blob)
+		} else {
+			cancel()
+		}
 		wait, retry := p.backoff(attempt), false
 		switch {
 		case ctx.Err() != nil:

@@ -115,6 +115,10 @@ type Finding struct {
 	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
 }
 
+// MaxPackageFilter bounds FindingFilter.Package: package names and purls
+// are far shorter, and SQLite refuses very long LIKE patterns.
+const MaxPackageFilter = 1024
+
 // FindingFilter narrows a findings query; zero values mean "any".
 type FindingFilter struct {
 	SBOMIDs         []int64

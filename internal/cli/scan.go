@@ -217,6 +217,9 @@ func (e *env) findingsCommand() *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			if len(pkg) > store.MaxPackageFilter {
+				return usageError{fmt.Errorf("--package is longer than %d characters", store.MaxPackageFilter)}
+			}
 			f := store.FindingFilter{KEV: kev, Package: pkg, IncludeResolved: resolved}
 			if severity != "" {
 				f.MinSeverity, err = parseRating(severity)

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,6 +54,20 @@ with /healthz, /readyz and /metrics.`,
 			for _, eco := range o.ecosystems {
 				if !feed.KnownEcosystem(eco) {
 					return usageError{fmt.Errorf("--ecosystem %q is not an OSV ecosystem", eco)}
+				}
+			}
+			if o.mirror != "" {
+				if fi, err := os.Stat(o.mirror); err != nil || !fi.IsDir() {
+					return usageError{fmt.Errorf("--feed-mirror %s is not a directory", o.mirror)}
+				}
+			}
+			// Credentials named in the config must be there now, not fail
+			// every crawl later.
+			for _, rc := range cfg.Registries {
+				for _, v := range []string{rc.Credentials.PasswordEnv, rc.Credentials.TokenEnv} {
+					if v != "" && e.getenv(v) == "" {
+						return fmt.Errorf("registry %q: environment variable %s (named in %s) is unset or empty", rc.Name, v, config)
+					}
 				}
 			}
 			st, err := openStore(cmd.Context(), o.db)
@@ -146,19 +162,19 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 	}
 	syncer := &feed.Syncer{OSVBaseURL: o.osvURL, KEVURL: o.kevURL, EPSSURL: o.epssURL}
 	wantFeeds := m != nil || len(o.ecosystems) > 0 || !o.noKEV || !o.noEPSS
-	feedsDone := make(chan struct{})
-	var feedsOnce bool
+	// Ready means a feed import has succeeded: an empty vulnerability
+	// database would make every image look clean.
+	var feedsOK atomic.Bool
 	if wantFeeds {
 		jobs = append(jobs, scheduler.Job{Name: "feeds", Interval: nonZero(o.feedInterval), Run: func(ctx context.Context, _ string) error {
 			err := e.syncFeeds(ctx, st, m, syncer, o.ecosystems, !o.noKEV, !o.noEPSS)
-			if !feedsOnce {
-				feedsOnce = true
-				close(feedsDone)
+			if err == nil {
+				feedsOK.Store(true)
 			}
 			return err
 		}})
 	} else {
-		close(feedsDone)
+		feedsOK.Store(true)
 	}
 	if o.rematchInt > 0 {
 		started := false
@@ -185,13 +201,17 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 		Store: st, Logger: log, Now: e.now, Signatures: signatureLookup(checker),
 		Registries: func() []api.RegistryInfo { return registryInfos(cfg) },
 		Ready: func() error {
-			select {
-			case <-feedsDone:
-				_, err := st.Counts(context.Background())
-				return err
-			default:
-				return errors.New("first feed import not done")
+			if !feedsOK.Load() {
+				return errors.New("no feed import has succeeded yet")
 			}
+			c, err := st.Counts(context.Background())
+			if err != nil {
+				return err
+			}
+			if c.Advisories == 0 {
+				return errors.New("no advisories loaded")
+			}
+			return nil
 		},
 		Extra: map[string]http.Handler{"POST /api/v1/notifications/registry": registry.NotificationHandler(trigger)},
 	})

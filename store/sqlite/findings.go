@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -37,6 +38,9 @@ func (s *Store) Findings(ctx context.Context, f store.FindingFilter) ([]store.Fi
 	if len(f.SBOMIDs) > 0 {
 		q += ` AND f.sbom_id IN (` + placeholders(len(f.SBOMIDs)) + `)`
 		args = append(args, int64sToAny(f.SBOMIDs)...)
+	}
+	if len(f.Package) > store.MaxPackageFilter {
+		return nil, fmt.Errorf("package filter longer than %d characters", store.MaxPackageFilter)
 	}
 	if f.Package != "" {
 		q += ` AND (p.name = ? OR p.purl LIKE ? ESCAPE '\')`

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/safeguard-dev/safeguard/store"
@@ -446,7 +447,13 @@ func (s *Store) RecordNewKEVEvents(ctx context.Context, at time.Time) ([]store.E
 			if n > 0 {
 				continue
 			}
-			e := store.Event{Kind: store.EventNewKEV, Digest: f.Image, Detail: detail, At: at}
+			// The SBOM's image is "host/repo@sha256:…" when it came from a
+			// registry; events keep repository and digest apart.
+			repo, digest, ok := strings.Cut(f.Image, "@")
+			if !ok {
+				repo, digest = f.Image, ""
+			}
+			e := store.Event{Kind: store.EventNewKEV, Repository: repo, Digest: digest, Detail: detail, At: at}
 			if err := insertEvent(ctx, tx, e); err != nil {
 				return err
 			}
