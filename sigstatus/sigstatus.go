@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/safeguard-dev/safeguard/signature"
@@ -51,6 +52,13 @@ type Checker struct {
 	Verifier *signature.Verifier
 	Store    Store
 	Now      func() time.Time
+
+	// signed keeps "signed" verdicts in memory. Under one policy a signed
+	// digest stays signed (material is only ever added, and a new policy is
+	// a new Checker), so this cache never needs invalidating; other
+	// verdicts can improve when a signature arrives and are read from the
+	// store each time.
+	signed sync.Map // digest → Detail
 }
 
 func (c *Checker) now() time.Time {
@@ -64,16 +72,26 @@ func (c *Checker) now() time.Time {
 // computing and storing it when there is none. indexDigest is the index the
 // platform image was reached through ("" for none).
 func (c *Checker) Status(ctx context.Context, digest, indexDigest string) (Detail, error) {
+	if d, ok := c.signed.Load(digest); ok {
+		return d.(Detail), nil
+	}
 	st, err := c.Store.SignatureStatus(ctx, digest, c.Verifier.PolicyHash())
 	if err == nil {
 		var d Detail
 		if jerr := json.Unmarshal(st.Detail, &d); jerr == nil {
+			c.remember(d)
 			return d, nil
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Detail{}, err
 	}
 	return c.Refresh(ctx, digest, indexDigest)
+}
+
+func (c *Checker) remember(d Detail) {
+	if d.Status == signature.StatusSigned {
+		c.signed.Store(d.Digest, d)
+	}
 }
 
 // Refresh verifies digest again and stores the result.
@@ -86,6 +104,7 @@ func (c *Checker) Refresh(ctx context.Context, digest, indexDigest string) (Deta
 	if err != nil {
 		return d, err
 	}
+	c.remember(d)
 	return d, c.Store.PutSignatureStatus(ctx, store.SignatureStatus{Digest: digest, PolicyHash: d.PolicyHash, Status: string(d.Status), Detail: raw, VerifiedAt: d.VerifiedAt})
 }
 

@@ -27,7 +27,7 @@ func digestOf(s string) string {
 
 // cosignLayer signs a simple-signing payload for digest the way `cosign
 // sign --key` does (ECDSA P-256 over SHA-256, base64 annotation).
-func cosignLayer(t *testing.T, key *ecdsa.PrivateKey, subject, signedDigest string) store.SignatureMaterial {
+func cosignLayer(t testing.TB, key *ecdsa.PrivateKey, subject, signedDigest string) store.SignatureMaterial {
 	t.Helper()
 	payload := []byte(fmt.Sprintf(`{"critical":{"identity":{"docker-reference":"registry.example.com/acme/app"},"image":{"docker-manifest-digest":%q},"type":"cosign container image signature"},"optional":null}`, signedDigest))
 	h := sha256.Sum256(payload)
@@ -39,7 +39,7 @@ func cosignLayer(t *testing.T, key *ecdsa.PrivateKey, subject, signedDigest stri
 		MediaType: signature.SimpleSigningMediaType, Annotations: map[string]string{"dev.cosignproject.cosign/signature": base64.StdEncoding.EncodeToString(sig)}, Body: payload}
 }
 
-func newChecker(t *testing.T) (*Checker, *sqlite.Store, *ecdsa.PrivateKey) {
+func newChecker(t testing.TB) (*Checker, *sqlite.Store, *ecdsa.PrivateKey) {
 	t.Helper()
 	dir := t.TempDir()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -123,5 +123,42 @@ func TestNewMaterialInvalidatesCache(t *testing.T) {
 	}
 	if got, _ := c.Status(ctx, d, ""); got.Status != signature.StatusSigned {
 		t.Fatalf("after signing: %s (stale cache)", got.Status)
+	}
+}
+
+// BenchmarkStatusLookupUnsigned is the store path: a verdict that can still
+// change (unsigned) is read from the store each time.
+func BenchmarkStatusLookupUnsigned(b *testing.B) {
+	c, _, _ := newChecker(b)
+	ctx := context.Background()
+	d := digestOf("unsigned-bench")
+	if _, err := c.Status(ctx, d, ""); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Status(ctx, d, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStatusLookup is the cost of asking for a known digest's status
+// (cached under the current policy): what the policy gate pays per image.
+func BenchmarkStatusLookup(b *testing.B) {
+	c, st, key := newChecker(b)
+	ctx := context.Background()
+	d := digestOf("bench")
+	if err := st.RecordSignatureMaterial(ctx, []store.SignatureMaterial{cosignLayer(b, key, d, d)}); err != nil {
+		b.Fatal(err)
+	}
+	if got, err := c.Status(ctx, d, ""); err != nil || got.Status != signature.StatusSigned {
+		b.Fatalf("%v %v", got.Status, err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Status(ctx, d, ""); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
