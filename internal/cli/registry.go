@@ -174,7 +174,7 @@ func reposText(r registry.RegistryConfig) string {
 }
 
 func (e *env) registryCrawlCommand() *cobra.Command {
-	var file, db, format string
+	var file, db, format, policy string
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "crawl --config FILE [--db FILE] [--format table|json] [NAME...]",
@@ -229,6 +229,10 @@ registry or repository failed (the others are crawled regardless).`,
 				Getenv:    e.getenv,
 				Notifier:  &registry.Notifier{},
 			}
+			checker, _, err := loadChecker(policy, st, e.now)
+			if err != nil {
+				return err
+			}
 			var sums []registry.Summary
 			var failed []string
 			for _, rc := range targets {
@@ -239,6 +243,12 @@ registry or repository failed (the others are crawled regardless).`,
 				sums = append(sums, sum)
 				if len(sum.Errors) > 0 {
 					failed = append(failed, rc.Name)
+				}
+			}
+			if checker != nil {
+				// Verify what the crawl brought, offline, under the policy.
+				if _, err := checker.RefreshMissing(ctx); err != nil {
+					return fmt.Errorf("verify signatures: %w", err)
 				}
 			}
 			if format == "json" {
@@ -259,6 +269,7 @@ registry or repository failed (the others are crawled regardless).`,
 	cmd.Flags().StringVar(&file, "config", "", "registries file (YAML)")
 	cmd.Flags().StringVar(&db, "db", e.defaultDB(), "store file (SQLite)")
 	cmd.Flags().StringVar(&format, "format", "table", "output: table or json")
+	cmd.Flags().StringVar(&policy, "trust-policy", "", "verify the signatures of crawled images against this trust policy")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log moved tags and retries as they happen")
 	return cmd
 }
