@@ -59,6 +59,14 @@ port_in_use "$dist_port" || { echo "distribution registry did not listen on $dis
 export SAFEGUARD_TEST_DISTRIBUTION=127.0.0.1:$dist_port
 echo "distribution registry on $SAFEGUARD_TEST_DISTRIBUTION"
 
+echo "== cosign (for the signature interoperability test)"
+# The real cosign CLI signs an image in a local registry and Safeguard must
+# verify it. Built from source once; the Go build cache makes later runs quick.
+if [ ! -x .bench/bin/cosign ]; then
+  GOBIN=$PWD/.bench/bin go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5
+fi
+export SAFEGUARD_TEST_COSIGN=$PWD/.bench/bin/cosign
+
 echo "== go test"
 # Fuzz seed corpora run as ordinary test cases here.
 go test -count=1 -timeout 20m ./... 2>&1 | tee /tmp/safeguard-test.$$.log
