@@ -19,6 +19,7 @@ var catalogYAML []byte
 type Catalog struct {
 	official      map[string]*regexp.Regexp // name → release tags (nil: not judged)
 	officialOrder []string                  // most used first: ties go to the first
+	generic       map[string]bool           // official names that are everyday words
 	publishers    map[string]map[string]bool
 	pubOrder      []string
 	registries    []string // well-known registry hosts and domains
@@ -38,6 +39,7 @@ type catalogFile struct {
 		Images    []string `yaml:"images"`
 	} `yaml:"publishers"`
 	Registries []string `yaml:"registries"`
+	Generic    []string `yaml:"generic"`
 }
 
 var (
@@ -69,7 +71,7 @@ func LoadCatalog(data []byte) (*Catalog, error) {
 		}
 		return s
 	}
-	c := &Catalog{official: map[string]*regexp.Regexp{}, publishers: map[string]map[string]bool{}, approved: map[string]bool{}}
+	c := &Catalog{official: map[string]*regexp.Regexp{}, publishers: map[string]map[string]bool{}, approved: map[string]bool{}, generic: map[string]bool{}}
 	for _, im := range f.Images {
 		if im.Name == "" {
 			return nil, fmt.Errorf("catalogue: image without a name")
@@ -107,6 +109,12 @@ func LoadCatalog(data []byte) (*Catalog, error) {
 		}
 		c.publishers[p.Namespace] = ims
 		c.pubOrder = append(c.pubOrder, p.Namespace)
+	}
+	for _, g := range f.Generic {
+		if !c.IsOfficial(g) {
+			return nil, fmt.Errorf("catalogue: generic name %s is not an official image", g)
+		}
+		c.generic[g] = true
 	}
 	c.registries = append(c.registries, f.Registries...)
 	return c, nil

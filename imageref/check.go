@@ -172,7 +172,7 @@ func (c *Catalog) checkHubName(ref Ref) []Finding {
 	}
 	// Unknown namespace: a look-alike of a known one?
 	for _, p := range c.pubOrder {
-		why := lookalike(ns, p)
+		why := lookalikeNamespace(ns, p)
 		if why == "" {
 			continue
 		}
@@ -200,7 +200,9 @@ func (c *Catalog) checkHubName(ref Ref) []Finding {
 	// A known official name under an unknown namespace.
 	off := ""
 	if c.IsOfficial(name) {
-		off = name
+		if !c.generic[name] {
+			off = name
+		}
 	} else if k, why := c.nearestOfficial(name); k != "" && strings.HasPrefix(why, "homoglyph") {
 		off = k
 	}

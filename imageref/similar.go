@@ -39,6 +39,24 @@ func lookalike(cand, known string) string {
 	return ""
 }
 
+// lookalikeNamespace is lookalike for Docker Hub namespaces. Millions of
+// accounts exist and many honest ones are one letter from a publisher
+// (dockur beside docker), so for names under 9 characters a single edit
+// counts only when it is one a finger or an eye makes: a transposition, a
+// neighbouring key, a doubled or a dropped letter, or a homoglyph.
+func lookalikeNamespace(cand, known string) string {
+	why := lookalike(cand, known)
+	if why == "" || len(known) >= 9 || strings.HasPrefix(why, "homoglyph") {
+		return why
+	}
+	for _, k := range []string{"transposed letters", "neighbouring key", "doubled letter", "missing letter"} {
+		if strings.HasPrefix(why, k+",") {
+			return why
+		}
+	}
+	return ""
+}
+
 func abs(i int) int {
 	if i < 0 {
 		return -i
