@@ -194,7 +194,7 @@ func (c *Catalog) checkHubName(ref Ref) []Finding {
 			}
 		}
 		return []Finding{{Kind: KindTyposquatNamespace,
-			Message:   fmt.Sprintf("namespace %s looks like the publisher %s (%s)", ns, p, why),
+			Message:   fmt.Sprintf("namespace %s looks like the publisher %s (%s); %s/%s is not %s/%s", ns, p, why, ns, name, p, target),
 			Resembles: p + "/" + target, Suggestion: withName(ref, DockerHub, p+"/"+target)}}
 	}
 	// A known official name under an unknown namespace.
@@ -269,6 +269,8 @@ func (c *Catalog) checkTag(ref Ref, lister TagLister) (Finding, bool) {
 	return f, true
 }
 
+var digitGlyphs = map[byte]byte{'O': '0', 'o': '0', 'l': '1', 'I': '1', 'i': '1', 'S': '5', 'B': '8'}
+
 func withTag(ref Ref, tag string) string {
 	r := ref
 	r.Tag, r.ImplicitLatest = tag, false
@@ -278,6 +280,15 @@ func withTag(ref Ref, tag string) string {
 // nearTag finds a release tag one deletion or transposition away from tag,
 // trying the end of the tag first (alpine:3.154 → 3.15).
 func nearTag(tag string, re interface{ MatchString(string) bool }) string {
+	// A letter typed for the digit it looks like (node:2O) first: it keeps
+	// the length, so it is the likelier intent than a deletion.
+	for i := 0; i < len(tag); i++ {
+		if d, ok := digitGlyphs[tag[i]]; ok {
+			if t := tag[:i] + string(d) + tag[i+1:]; re.MatchString(t) {
+				return t
+			}
+		}
+	}
 	for i := len(tag) - 1; i >= 0; i-- {
 		if t := tag[:i] + tag[i+1:]; t != "" && re.MatchString(t) {
 			return t

@@ -1,7 +1,3 @@
-// Package imageref parses and normalises container image references with the
-// distribution reference grammar, and checks them for typosquats, look-alike
-// registries, tags that are not real releases, missing digest pins and
-// :latest.
 package imageref
 
 import (
