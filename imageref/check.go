@@ -80,16 +80,23 @@ func Check(ref Ref, cat *Catalog, tags TagLister) []Finding {
 		out = append(out, f)
 	}
 	if !ref.Pinned() {
+		// Pin what was meant, not the look-alike.
+		meant := ref
+		if len(out) > 0 && out[0].Suggestion != "" {
+			if m, err := Parse(out[0].Suggestion); err == nil {
+				meant = m
+			}
+		}
 		if ref.Tag == implicitLatest {
 			msg := ref.Familiar() + " uses the mutable tag :latest"
 			if ref.ImplicitLatest {
 				msg = ref.Familiar() + " names no tag, so it means the mutable tag :latest"
 			}
 			out = append(out, Finding{Kind: KindLatest, Message: msg + "; pin a release tag and a digest",
-				Suggestion: FamiliarName(ref.Registry, ref.Repository) + ":<release>@sha256:<digest>"})
+				Suggestion: FamiliarName(meant.Registry, meant.Repository) + ":<release>@sha256:<digest>"})
 		}
 		out = append(out, Finding{Kind: KindUnpinned, Message: ref.Familiar() + " is not pinned to a digest; the tag can move to other content",
-			Suggestion: ref.Familiar() + "@sha256:<digest>"})
+			Suggestion: meant.Familiar() + "@sha256:<digest>"})
 	}
 	return out
 }

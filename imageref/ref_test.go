@@ -344,3 +344,29 @@ func TestParseAgreesWithDistribution(t *testing.T) {
 		t.Errorf("generated %d valid and %d invalid references; the comparison is too one-sided", valid, invalid)
 	}
 }
+
+// The pin suggestions of a look-alike pin the reference meant, not the
+// look-alike.
+func TestPinSuggestionsUseTheIntendedName(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"ubunto:20.04":        {"", "ubuntu:20.04@sha256:<digest>"},
+		"jwi1der/nginx-proxy": {"jwilder/nginx-proxy:<release>@sha256:<digest>", "jwilder/nginx-proxy@sha256:<digest>"},
+		"ghrc.io/acme/tool":   {"ghcr.io/acme/tool:<release>@sha256:<digest>", "ghcr.io/acme/tool@sha256:<digest>"},
+		"alpine:3.154":        {"", "alpine:3.15@sha256:<digest>"},
+		"alpine":              {"alpine:<release>@sha256:<digest>", "alpine@sha256:<digest>"},
+	} {
+		_, fs := CheckString(in, nil, nil)
+		var latest, unpinned string
+		for _, f := range fs {
+			switch f.Kind {
+			case KindLatest:
+				latest = f.Suggestion
+			case KindUnpinned:
+				unpinned = f.Suggestion
+			}
+		}
+		if latest != want[0] || unpinned != want[1] {
+			t.Errorf("%s: latest %q, unpinned %q; want %q, %q", in, latest, unpinned, want[0], want[1])
+		}
+	}
+}
