@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -221,12 +222,19 @@ func (l *linter) expand(word string, e *env, line int, stageID, instr string) (s
 		l.rep.Findings = append(l.rep.Findings, f)
 		return "", false
 	}
-	if len(r.Unmatched) > 0 || r.Result == "" {
-		var missing []string
-		for k := range r.Unmatched {
-			missing = append(missing, k)
+	// Only a bare $X or ${X} of an unset variable leaves a hole; ${X:-word}
+	// and the other forms say what an unset X means.
+	var missing []string
+	if len(r.Unmatched) > 0 {
+		for _, m := range bareVar.FindAllStringSubmatch(word, -1) {
+			k := m[1] + m[2]
+			if _, ok := r.Unmatched[k]; ok && !slices.Contains(missing, k) {
+				missing = append(missing, k)
+			}
 		}
 		sort.Strings(missing)
+	}
+	if len(missing) > 0 || r.Result == "" {
 		f.Reference = r.Result
 		f.Written = word
 		if len(missing) == 0 {
@@ -240,6 +248,8 @@ func (l *linter) expand(word string, e *env, line int, stageID, instr string) (s
 	}
 	return r.Result, true
 }
+
+var bareVar = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
 
 func (l *linter) check(ref, written string, line int, stageID, instr string) {
 	l.rep.References++

@@ -19,9 +19,11 @@ var catalogYAML []byte
 type Catalog struct {
 	official      map[string]*regexp.Regexp // name → release tags (nil: not judged)
 	officialOrder []string                  // most used first: ties go to the first
+	officialSkel  []string                  // skeleton of each officialOrder name
 	generic       map[string]bool           // official names that are everyday words
 	publishers    map[string]map[string]bool
 	pubOrder      []string
+	pubSkel       []string // skeleton of each pubOrder namespace
 	registries    []string // well-known registry hosts and domains
 	trusted       []string // org registries: "host" or "host/namespace" prefixes
 	approved      map[string]bool
@@ -95,6 +97,7 @@ func LoadCatalog(data []byte) (*Catalog, error) {
 		}
 		c.official[im.Name] = re
 		c.officialOrder = append(c.officialOrder, im.Name)
+		c.officialSkel = append(c.officialSkel, skeleton(im.Name))
 	}
 	for _, p := range f.Publishers {
 		if _, dup := c.publishers[p.Namespace]; dup {
@@ -109,6 +112,7 @@ func LoadCatalog(data []byte) (*Catalog, error) {
 		}
 		c.publishers[p.Namespace] = ims
 		c.pubOrder = append(c.pubOrder, p.Namespace)
+		c.pubSkel = append(c.pubSkel, skeleton(p.Namespace))
 	}
 	for _, g := range f.Generic {
 		if !c.IsOfficial(g) {
@@ -139,6 +143,7 @@ func (c *Catalog) Extend(orgRegistries, approvedBases []string) (*Catalog, error
 		n.publishers[k] = v
 	}
 	n.pubOrder = append([]string(nil), c.pubOrder...)
+	n.pubSkel = append([]string(nil), c.pubSkel...)
 	for _, r := range orgRegistries {
 		r = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(r)), "/")
 		if r == "" {
@@ -185,6 +190,7 @@ func (c *Catalog) addPublisher(ns string) {
 	if _, ok := c.publishers[ns]; !ok {
 		c.publishers[ns] = nil
 		c.pubOrder = append(c.pubOrder, ns)
+		c.pubSkel = append(c.pubSkel, skeleton(ns))
 	}
 }
 

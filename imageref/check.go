@@ -72,9 +72,12 @@ func Check(ref Ref, cat *Catalog, tags TagLister) []Finding {
 		}
 		if ref.Registry == DockerHub {
 			out = append(out, cat.checkHubName(ref)...)
-		} else {
-			out = append(out, cat.checkApproved(ref)...)
 		}
+	}
+	// A look-alike of an approved base is flagged even inside a trusted
+	// registry: anyone who can push a repository there can squat on one.
+	if len(out) == 0 && !cat.approved[ref.Name()] {
+		out = append(out, cat.checkApproved(ref)...)
 	}
 	if f, ok := cat.checkTag(ref, tags); ok {
 		out = append(out, f)
@@ -129,18 +132,21 @@ func (c *Catalog) checkRegistry(ref Ref, host string) (Finding, bool) {
 	return Finding{}, false
 }
 
+// nearestOfficial is the official image name most resembles: a homoglyph
+// look-alike first, else the fewest edits (ties to the most used image).
 func (c *Catalog) nearestOfficial(name string) (string, string) {
-	for _, k := range c.officialOrder {
-		if why := lookalike(name, k); why != "" && strings.HasPrefix(why, "homoglyph") {
+	sk := skeleton(name)
+	best, bestWhy, bestD := "", "", 99
+	for i, k := range c.officialOrder {
+		why := lookalikeSkel(name, sk, k, c.officialSkel[i])
+		if why == "" {
+			continue
+		}
+		if strings.HasPrefix(why, "homoglyph") {
 			return k, why
 		}
-	}
-	best, bestWhy, bestD := "", "", 99
-	for _, k := range c.officialOrder {
-		if why := lookalike(name, k); why != "" {
-			if d := distance(name, k, 3); d < bestD {
-				best, bestWhy, bestD = k, why, d
-			}
+		if d := distance(name, k, 3); d < bestD {
+			best, bestWhy, bestD = k, why, d
 		}
 	}
 	return best, bestWhy
@@ -178,8 +184,9 @@ func (c *Catalog) checkHubName(ref Ref) []Finding {
 		return nil
 	}
 	// Unknown namespace: a look-alike of a known one?
-	for _, p := range c.pubOrder {
-		why := lookalikeNamespace(ns, p)
+	nsSkel := skeleton(ns)
+	for i, p := range c.pubOrder {
+		why := lookalikeNamespace(ns, nsSkel, p, c.pubSkel[i])
 		if why == "" {
 			continue
 		}

@@ -15,10 +15,16 @@ import "strings"
 //   - 5 to 8 characters: any single edit;
 //   - 9 characters or more: up to two edits.
 func lookalike(cand, known string) string {
+	return lookalikeSkel(cand, skeleton(cand), known, skeleton(known))
+}
+
+// lookalikeSkel is lookalike with both skeletons computed by the caller, who
+// compares one candidate with a whole catalogue.
+func lookalikeSkel(cand, candSkel, known, knownSkel string) string {
 	if cand == known || cand == "" || known == "" {
 		return ""
 	}
-	if skeleton(cand) == skeleton(known) {
+	if candSkel == knownSkel {
 		return "homoglyph look-alike of " + quote(known)
 	}
 	n := len(known)
@@ -44,8 +50,8 @@ func lookalike(cand, known string) string {
 // (dockur beside docker), so for names under 9 characters a single edit
 // counts only when it is one a finger or an eye makes: a transposition, a
 // neighbouring key, a doubled or a dropped letter, or a homoglyph.
-func lookalikeNamespace(cand, known string) string {
-	why := lookalike(cand, known)
+func lookalikeNamespace(cand, candSkel, known, knownSkel string) string {
+	why := lookalikeSkel(cand, candSkel, known, knownSkel)
 	if why == "" || len(known) >= 9 || strings.HasPrefix(why, "homoglyph") {
 		return why
 	}
