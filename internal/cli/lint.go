@@ -180,6 +180,7 @@ func writeLintJSON(w io.Writer, reports []dockerfile.Report) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // suggestions hold <digest>
 	return enc.Encode(out)
 }
 
@@ -285,5 +286,6 @@ func writeLintSARIF(w io.Writer, reports []dockerfile.Report) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // suggestions hold <digest>
 	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
 }
