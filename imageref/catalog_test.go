@@ -88,10 +88,105 @@ var legitimate = []string{
 	"localhost:5000/app", "127.0.0.1:5000/app", "[::1]:5000/app", "harbor.example.com/team/app",
 }
 
+// Real references from Dockerfiles, compose files and manifests, with real
+// tags: no name finding and no unknown tag.
+var realReferences = []string{
+	"mcr.microsoft.com/dotnet/runtime:8.0", "mcr.microsoft.com/dotnet/runtime-deps:8.0-alpine", "mcr.microsoft.com/powershell", "mcr.microsoft.com/playwright:v1.45.0-jammy", "mcr.microsoft.com/devcontainers/base:ubuntu",
+	"mcr.microsoft.com/mssql/server:2022-latest", "openjdk:17-jdk-slim", "openjdk:8-jre-alpine", "maven:3.9-eclipse-temurin-21", "gradle:8.8-jdk21",
+	"tomcat:10.1-jdk17", "amazoncorretto:21-alpine", "ibm-semeru-runtimes:open-21-jre", "sapmachine:21", "node:18",
+	"node:lts-alpine", "node:22-alpine3.20", "node:20.15.0-bullseye-slim", "python:3.9", "python:3.11-slim-buster",
+	"python:3.10-alpine3.18", "python:3-alpine", "golang:1.21", "golang:1.23-bookworm", "golang:alpine3.20",
+	"golang:1.22.5", "ruby:3.2-slim", "ruby:2.7", "php:7.4-apache", "php:8.1-fpm-alpine",
+	"composer:2", "rust:latest", "rust:1.80-alpine", "gcc:13", "buildpack-deps:bookworm",
+	"debian:11", "debian:buster-slim", "debian:stable-slim", "ubuntu:18.04", "ubuntu:24.04",
+	"ubuntu:jammy-20240627.1", "centos:7", "centos:centos7", "rockylinux:9", "almalinux:9-minimal",
+	"fedora:39", "amazonlinux:2023", "oraclelinux:8-slim", "alpine:latest", "alpine:3.18.6",
+	"busybox:stable", "busybox:1.36.1-musl", "nginx:stable-alpine", "nginx:mainline", "nginx:1.25.5",
+	"httpd:2.4-alpine", "haproxy:2.9", "traefik:v2.10", "caddy:2-alpine", "redis:7-alpine",
+	"redis:6.2.14", "memcached:1.6-alpine", "postgres:15-bookworm", "mysql:5.7", "mariadb:10.6",
+	"mongo:6.0", "rabbitmq:3-management-alpine", "elasticsearch:8.14.1", "kibana:8.14.1", "logstash:8.14.1",
+	"docker:24-dind", "docker:cli", "docker:27.0.3-dind-alpine3.20", "registry:2.8", "sonarqube:community",
+	"jenkins/jenkins:lts-jdk17", "gitlab/gitlab-ce:latest", "hashicorp/packer:1.11", "hashicorp/consul:1.19", "vault:1.13.3",
+	"consul:1.15", "ghcr.io/astral-sh/uv:0.2.24", "ghcr.io/goreleaser/goreleaser:v2.0.0", "ghcr.io/hadolint/hadolint", "quay.io/argoproj/argocd:v2.11.3",
+	"quay.io/cilium/cilium:v1.15.6", "quay.io/minio/minio", "docker.io/bitnami/minio:2024", "docker.io/rancher/rancher:v2.8.5", "rancher/mirrored-pause:3.6",
+	"registry.k8s.io/kube-apiserver:v1.30.2", "registry.k8s.io/coredns/coredns:v1.11.1", "registry.k8s.io/etcd:3.5.12-0", "gcr.io/google-containers/pause:3.2", "gcr.io/cadvisor/cadvisor:v0.49.1",
+	"gcr.io/k8s-minikube/kicbase:v0.0.44", "eu.gcr.io/proj/app", "asia.gcr.io/proj/app", "us.gcr.io/proj/app", "public.ecr.aws/amazonlinux/amazonlinux:2023",
+	"public.ecr.aws/docker/library/node:20", "amazon/aws-lambda-python:3.12", "amazon/dynamodb-local", "circleci/node:16", "cimg/base:2024.06",
+	"cimg/go:1.22", "cimg/python:3.12", "cypress/included:13.13.0", "cypress/base:20.14.0", "mcr.microsoft.com/playwright/python",
+	"selenium/hub:4.22", "selenium/node-chrome:4.22", "timberio/vector:0.39.0-debian", "getsentry/sentry:24.6.0", "sentry:9.1.2",
+	"plausible/analytics:v2.0", "mattermost/mattermost-team-edition", "metabase/metabase:v0.50.9", "n8nio/n8n:1.48.0", "ollama/ollama",
+	"openwebui/open-webui", "ghcr.io/open-webui/open-webui:main", "pihole/pihole:2024.06.0", "linuxserver/plex", "jellyfin/jellyfin:10.9.7",
+	"photoprism/photoprism", "immich-app/immich-server", "ghcr.io/immich-app/immich-server:v1.106.4", "jupyter/scipy-notebook", "quay.io/jupyter/base-notebook",
+	"tensorflow/tensorflow:2.16.1-gpu", "pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime", "nvidia/cuda:12.5.0-runtime-ubuntu22.04", "huggingface/transformers-pytorch-gpu", "postgis/postgis:16-3.4",
+	"timescale/timescaledb:latest-pg16", "supabase/postgres:15.1.1.78", "bitnami/postgresql-repmgr", "confluentinc/cp-kafka:7.6.1", "wurstmeister/kafka",
+	"apache/kafka:3.7.0", "bitnami/kafka:3.7", "redpandadata/redpanda:v24.1.8", "eclipse-mosquitto:2.0", "emqx:5.7",
+	"nats:2.10-alpine", "valkey/valkey:7.2", "eqalpha/keydb", "influxdb:2.7", "telegraf:1.31",
+	"grafana/grafana-oss:11.1.0", "prom/alertmanager:v0.27.0", "prom/pushgateway", "otel/opentelemetry-collector-contrib:0.104.0", "jaegertracing/jaeger:1.58",
+	"openzipkin/zipkin-slim", "fluent/fluent-bit:3.0", "fluentd:v1.17-1", "datadog/agent:7", "newrelic/infrastructure",
+	"portainer/agent:2.20.3", "containrrr/watchtower", "louislam/uptime-kuma:1", "nginxproxy/nginx-proxy:1.6", "nginxproxy/acme-companion",
+	"jc21/nginx-proxy-manager:latest", "traefik:v3.0", "envoyproxy/envoy:v1.30.2", "kong:3.7", "kong/kong-gateway:3.7",
+	"minio/mc", "hashicorp/terraform:1.9", "alpine/git:2.45.2", "alpine/helm:3.15.2", "bitnami/kubectl:latest",
+	"lachlanevenson/k8s-kubectl", "curlimages/curl:8.8.0", "busybox:musl", "nicolaka/netshoot", "mikefarah/yq:4",
+	"stedolan/jq", "hadolint/hadolint:v2.12.0", "koalaman/shellcheck-alpine", "aquasec/trivy:0.53.0", "anchore/syft:v1.8.0",
+	"anchore/grype:v0.79.1", "golangci/golangci-lint:v1.59.1", "goreleaser/goreleaser:v2.0.1", "sonarsource/sonar-scanner-cli:10", "docker/dockerfile:1.7",
+	"docker/buildx-bin:0.15", "moby/buildkit:v0.14.1", "docker/compose:1.29.2", "tonistiigi/binfmt", "gitea/gitea:1.22",
+	"gitea/act_runner", "gogs/gogs", "drone/drone-runner-docker", "woodpeckerci/woodpecker-server", "atlassian/jira-software",
+	"atlassian/confluence", "sonatype/nexus3:3.70.1", "jfrog/artifactory-oss", "goharbor/harbor-core", "keycloak/keycloak:25.0",
+	"quay.io/keycloak/keycloak:25.0.1", "bitnami/keycloak", "osixia/openldap:1.5.0", "dexidp/dex", "vaultwarden/server:1.30.5",
+	"bitwarden/self-host", "authelia/authelia:4.38", "oauth2-proxy/oauth2-proxy", "wordpress:6.5-php8.2-apache", "wordpress:cli",
+	"nextcloud:29-apache", "drupal:10", "ghost:5-alpine", "joomla:5", "mediawiki:1.41",
+	"matomo:5", "phpmyadmin:5.2", "adminer:4.8.1", "odoo:17", "redmine:5.1",
+	"discourse/base", "elixir:1.16-alpine", "erlang:26", "hexpm/elixir:1.16.3-erlang-26.2.5-alpine-3.19.1", "haskell:9.8",
+	"julia:1.10", "r-base:4.4.1", "rocker/tidyverse:4.4", "swift:5.10", "dart:3.4",
+	"mono:6.12", "clojure:temurin-21-lein", "perl:5.38-slim", "denoland/deno:1.44.4", "oven/bun:1.1.17",
+	"oven/bun:1-alpine", "mysql/mysql-server:8.0.32", "percona:8.0", "percona/percona-server:8.0", "mariadb:11.4-noble",
+	"bitnami/mariadb:11.3", "cassandra:4.1", "scylladb/scylla:5.4", "neo4j:5.20-community", "couchdb:3.3",
+	"couchbase:community-7.6.1", "arangodb:3.12", "clickhouse/clickhouse-server:24.5", "yandex/clickhouse-server:21.3", "crate:5.7",
+	"cockroachdb/cockroach:v24.1.1", "vitess/lite", "questdb/questdb:8.0.1", "surrealdb/surrealdb:v1.5.3", "qdrant/qdrant:v1.10.0",
+	"semitechnologies/weaviate:1.25.6", "milvusdb/milvus:v2.4.5", "chromadb/chroma:0.5.3", "localstack/localstack:3.5", "mailhog/mailhog",
+	"axllent/mailpit:v1.18", "mher/flower", "dpage/pgadmin4:8.9",
+}
+
 func TestLegitimateNamesAreNotFlagged(t *testing.T) {
-	for _, s := range legitimate {
-		if _, fs := CheckString(s, nil, nil); len(nameFindings(fs)) > 0 {
+	for _, s := range append(legitimate, realReferences...) {
+		_, fs := CheckString(s, nil, nil)
+		if len(nameFindings(fs)) > 0 {
 			t.Errorf("%s: %+v", s, nameFindings(fs))
+		}
+		for _, f := range fs {
+			if f.Kind == KindUnknownTag {
+				t.Errorf("%s: %s", s, f.Message)
+			}
+		}
+	}
+}
+
+// Slips of the finger and the eye on popular names, namespaces and
+// registries: every one is caught.
+var typos = []string{
+	"ubuntuu", "ubnutu", "ubunut", "ubunt0", "ubun7u", "debain", "debiian", "alpin", "alpien", "aplpine",
+	"alipne", "apline", "nignx", "ngixn", "nginxx", "ngin", "nqinx", "pyton", "pythn", "pytohn",
+	"pyhon", "python3", "pythonn", "golnag", "goalng", "gloang", "gollang", "nod", "nodee", "noed",
+	"ndoe", "redsi", "rediss", "reids", "rdis", "postgre", "postgers", "postgress", "posgres", "postgrse",
+	"mysqll", "mysq", "msyql", "myslq", "mogno", "mongoo", "mong0", "bsybox", "busbox", "busyboxx",
+	"traefk", "traefikk", "hapoxy", "haproxxy", "htppd", "httpd2", "tomcta", "tomccat", "jenkis", "jekins",
+	"rubby", "rubyy", "rsut", "russt", "wordpres", "wordpess", "nextclod", "ghots", "memcahced", "memcache",
+	"rabitmq", "rabbitmqq", "elasticsarch", "elastcsearch", "kibanna", "docker/dockerfil", "dockr/compose", "dokcer/compose", "bitnmai/redis", "bitnami/redi",
+	"bitnami/postgressql", "grafna/grafana", "grafana/grafanna", "hashicrop/vault", "hashicorp/terafrom", "prom/prometeus", "prom/promethues", "library/ubunto", "libray/ubuntu", "librarry/nginx",
+	"library/nginxx", "jwilder/nginx-prxy", "jwlider/nginx-proxy", "ghrc.io/a/b", "gcr.oi/a/b", "qauy.io/a/b", "quay.oi/a/b", "regitsry.k8s.io/a", "docker.oi/a", "mcr.mircosoft.com/a",
+	"pubilc.ecr.aws/a", "public.ecr.ws/a", "someone/nginx", "evil/python", "attacker/golang", "x123/redis", "hacker/postgres",
+}
+
+func TestTyposAreCaught(t *testing.T) {
+	for _, s := range typos {
+		_, fs := CheckString(s, nil, nil)
+		nf := nameFindings(fs)
+		if len(nf) == 0 {
+			t.Errorf("%s: not flagged", s)
+			continue
+		}
+		if nf[0].Resembles == "" || nf[0].Suggestion == "" {
+			t.Errorf("%s: %+v", s, nf[0])
 		}
 	}
 }
