@@ -1,10 +1,12 @@
 package imageref
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/distribution/reference"
@@ -24,6 +26,10 @@ func FuzzParse(f *testing.F) {
 		_, derr := reference.ParseNormalizedNamed(s)
 		if (err == nil) != (derr == nil) {
 			t.Fatalf("%q: ours %v, distribution %v", s, err, derr)
+		}
+		var e *Error
+		if err != nil && (!errors.As(err, &e) || !slices.Contains(Rules, e.Rule)) {
+			t.Fatalf("%q: error %v names no rule of ours", s, err)
 		}
 		_, fs := CheckString(s, nil, nil)
 		if err != nil {

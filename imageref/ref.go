@@ -1,6 +1,7 @@
 package imageref
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -122,7 +123,15 @@ const (
 	RuleRepoSeparators  = "repository separators may not be repeated (only '__' and runs of '-' are allowed)"
 	RuleRepoHexIdentity = "repository may not be a 64-character hex string (it would be read as an image ID)"
 	RuleMissingName     = "reference has a tag or digest but no repository name"
+	RuleDigestAlgorithm = "digest algorithm must be sha256, sha384 or sha512"
 )
+
+// Rules lists every rule Error.Rule can name.
+var Rules = []string{RuleEmpty, RuleWhitespace, RuleNameTooLong, RuleTagEmpty, RuleTagStart, RuleTagChars,
+	RuleTagTooLong, RuleDigestFormat, RuleDigestLength, RuleDigestHex, RuleHostUnderscore, RuleHostLabel,
+	RuleHostPort, RuleHostEmpty, RuleRepoEmpty, RuleRepoUppercase, RuleRepoComponent, RuleRepoChars,
+	RuleRepoSeparators, RuleRepoHexIdentity, RuleMissingName, RuleDigestAlgorithm,
+	"sha384 digest must have exactly 96 hex digits", "sha512 digest must have exactly 128 hex digits"}
 
 // Parse parses and normalises an image reference. Short names normalise to
 // Docker Hub (ubuntu → docker.io/library/ubuntu:latest); index.docker.io and
@@ -230,35 +239,51 @@ func checkTag(t string) string {
 	return ""
 }
 
+// digestHexLength is the length of each algorithm's hex digest; these are
+// the algorithms an OCI registry accepts.
+var digestHexLength = map[string]int{"sha256": 64, "sha384": 96, "sha512": 128}
+
 func checkDigest(d string) string {
 	alg, hex, ok := strings.Cut(d, ":")
-	if !ok || alg == "" || hex == "" {
+	if !ok || alg == "" || hex == "" || !validAlgorithm(alg) {
 		return RuleDigestFormat
 	}
-	for i := 0; i < len(alg); i++ {
-		c := alg[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '+' || c == '_' || c == '-') {
-			return RuleDigestFormat
-		}
+	want, known := digestHexLength[alg]
+	if !known {
+		return RuleDigestAlgorithm
 	}
 	for i := 0; i < len(hex); i++ {
-		c := hex[i]
-		if !(c >= 'a' && c <= 'f' || c >= '0' && c <= '9') {
-			if alg == "sha256" || alg == "sha512" {
-				return RuleDigestHex
-			}
-			if !(isWordChar(c) || c == '=' || c == '-') {
-				return RuleDigestFormat
-			}
+		if c := hex[i]; !(c >= 'a' && c <= 'f' || c >= '0' && c <= '9') {
+			return RuleDigestHex
 		}
 	}
-	switch {
-	case alg == "sha256" && len(hex) != sha256HexLength:
-		return RuleDigestLength
-	case alg == "sha512" && len(hex) != 128:
-		return "sha512 digest must have exactly 128 hex digits"
+	if len(hex) != want {
+		if alg == "sha256" {
+			return RuleDigestLength
+		}
+		return alg + " digest must have exactly " + strconv.Itoa(want) + " hex digits"
 	}
 	return ""
+}
+
+// validAlgorithm is the grammar's [A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*.
+func validAlgorithm(a string) bool {
+	start := true
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		switch {
+		case start && !letter:
+			return false
+		case c == '-' || c == '_' || c == '+' || c == '.':
+			start = true
+			continue
+		case !letter && !(c >= '0' && c <= '9'):
+			return false
+		}
+		start = false
+	}
+	return !start
 }
 
 func checkHost(h string) string {
