@@ -169,12 +169,7 @@ func (c *Catalog) checkHubName(ref Ref) []Finding {
 		if ims == nil || ims[name] {
 			return nil
 		}
-		known := make([]string, 0, len(ims))
-		for im := range ims {
-			known = append(known, im)
-		}
-		slices.Sort(known)
-		for _, k := range known {
+		for _, k := range sortedKeys(ims) {
 			if why := lookalike(name, k); why != "" {
 				return []Finding{{Kind: KindTyposquatName,
 					Message:   fmt.Sprintf("%s/%s looks like %s/%s (%s)", ns, name, ns, k, why),
@@ -200,7 +195,7 @@ func (c *Catalog) checkHubName(ref Ref) []Finding {
 				Resembles: target, Suggestion: withName(ref, DockerHub, "library/"+target)}}
 		}
 		if ims := c.publishers[p]; ims != nil && !ims[name] {
-			for im := range ims {
+			for _, im := range sortedKeys(ims) {
 				if lookalike(name, im) != "" {
 					target = im
 					break
@@ -226,6 +221,15 @@ func (c *Catalog) checkHubName(ref Ref) []Finding {
 			Resembles: off, Suggestion: withName(ref, DockerHub, "library/"+off)}}
 	}
 	return nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // checkApproved compares a reference on another registry with the
