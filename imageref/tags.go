@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -46,6 +47,7 @@ type RegistryTags struct {
 
 	mu    sync.Mutex
 	cache map[string]tagResult
+	down  map[string]error // hosts that could not be reached: not asked again
 }
 
 type tagResult struct {
@@ -77,6 +79,28 @@ func (l *RegistryTags) list(ref Ref) ([]string, error) {
 	if m, ok := l.Mirrors[host]; ok && m != "" {
 		host = m
 	}
+	// A host that did not answer once is not waited for again: a lint of
+	// fifty stages offline costs one timeout, not fifty.
+	l.mu.Lock()
+	err := l.down[host]
+	l.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	tags, err := l.fetch(ref, host)
+	var nerr net.Error
+	if err != nil && (errors.As(err, &nerr) || errors.Is(err, context.DeadlineExceeded)) {
+		l.mu.Lock()
+		if l.down == nil {
+			l.down = map[string]error{}
+		}
+		l.down[host] = err
+		l.mu.Unlock()
+	}
+	return tags, err
+}
+
+func (l *RegistryTags) fetch(ref Ref, host string) ([]string, error) {
 	repo, err := name.NewRepository(host+"/"+ref.Repository, name.StrictValidation)
 	if err != nil {
 		return nil, fmt.Errorf("list tags of %s: %w", ref.Name(), err)

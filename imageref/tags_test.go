@@ -111,6 +111,40 @@ func TestRegistryTagsUnreachableFallsBack(t *testing.T) {
 	}
 }
 
+// An unreachable host is asked once, however many repositories it holds;
+// a registry that answers with an HTTP error is asked again for the next.
+func TestRegistryTagsRemembersUnreachableHosts(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	closed := strings.TrimPrefix(srv.URL, "http://")
+	srv.Close()
+	var dials atomic.Int32
+	l := &RegistryTags{Transport: &dialCounter{n: &dials}, Mirrors: map[string]string{DockerHub: closed}}
+	for _, s := range []string{"alpine", "ubuntu", "node"} {
+		if _, err := l.Tags(MustParse(s)); err == nil {
+			t.Fatalf("%s listed from a closed port", s)
+		}
+	}
+	if n := dials.Load(); n > 2 { // ggcr may try https then http once
+		t.Errorf("%d requests to an unreachable host for 3 repositories", n)
+	}
+	// HTTP errors (a 404 for one repository) do not mark the host down.
+	host := hubMirror(t)
+	l = &RegistryTags{Mirrors: map[string]string{DockerHub: host}}
+	if _, err := l.Tags(MustParse("nosuchimage")); err == nil {
+		t.Fatal("listed a repository the registry does not have")
+	}
+	if tags, err := l.Tags(MustParse("alpine")); err != nil || len(tags) != 4 {
+		t.Errorf("after a 404: %v, %v", tags, err)
+	}
+}
+
+type dialCounter struct{ n *atomic.Int32 }
+
+func (d *dialCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	d.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
 // A hostile registry cannot make a listing endless or huge.
 func TestRegistryTagsBounded(t *testing.T) {
 	var pages atomic.Int32
