@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -195,7 +196,8 @@ func reportKinds(b *testing.B, kinds map[string]int64, iters int, tags int) {
 // Metrics: requests/tag (Summary.Requests over tags), the breakdown by
 // request kind (logged), tags/s, and peakRSS-MiB: the process's peak RSS
 // during the timed part (the high-water mark is reset after a GC before
-// it; Linux only, otherwise the process peak).
+// it; Linux only, otherwise the process peak). SAFEGUARD_BENCH_CPUPROFILE=F
+// writes a CPU profile of the timed re-crawls to F.
 func BenchmarkCrawl1000x10(b *testing.B) {
 	reg := loopbackRegistry(b)
 	ntags := reg.repos * reg.tags
@@ -277,6 +279,18 @@ func BenchmarkCrawl1000x10(b *testing.B) {
 		debug.FreeOSMemory()
 		resetPeakRSS()
 		var sums []registry.Summary
+		if p := os.Getenv("SAFEGUARD_BENCH_CPUPROFILE"); p != "" {
+			// A CPU profile of the timed re-crawls alone.
+			f, err := os.Create(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				b.Fatal(err)
+			}
+			defer pprof.StopCPUProfile()
+		}
 		b.ResetTimer()
 		t0 := time.Now()
 		for i := 0; i < b.N; i++ {

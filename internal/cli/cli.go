@@ -78,7 +78,18 @@ func (e *env) rootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(e.scanCommand(), e.feedCommand(), e.sbomCommand(), e.findingsCommand(), e.imagesCommand(), e.eventsCommand(), e.registryCommand(), e.serveCommand(), e.demoCommand(), e.verifyCommand())
+	// One command a line, so commands added side by side merge cleanly.
+	root.AddCommand(e.scanCommand())
+	root.AddCommand(e.feedCommand())
+	root.AddCommand(e.sbomCommand())
+	root.AddCommand(e.findingsCommand())
+	root.AddCommand(e.imagesCommand())
+	root.AddCommand(e.eventsCommand())
+	root.AddCommand(e.registryCommand())
+	root.AddCommand(e.serveCommand())
+	root.AddCommand(e.demoCommand())
+	root.AddCommand(e.verifyCommand())
+	root.AddCommand(e.lintCommand())
 	return root
 }
 

@@ -1,0 +1,2 @@
+go test fuzz v1
+[]byte("# A Node.js web app with an nginx front: dependencies, build, then serve.\nFROM node:20-bookworm-slim AS deps\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN --mount=type=cache,target=/root/.npm npm ci\n\nFROM deps AS build\nCOPY . .\nRUN npm run build\n\nFROM nginx:1.27-alpine\nCOPY --from=build /app/dist /usr/share/nginx/html\nCOPY --from=nginx:latest /etc/nginx/nginx.conf /etc/nginx/nginx.conf\nEXPOSE 80\n")

@@ -1,0 +1,2 @@
+go test fuzz v1
+[]byte("# Every way an image reference goes wrong.\nARG BASE\nARG ALPINE=3.154\n\nFROM ubunto:20.04 AS os\nRUN apt-get update\n\nFROM alpine:${ALPINE} AS tools\nCOPY --from=ghrc.io/acme/tool:1.0 /usr/bin/tool /usr/bin/tool\n\nFROM jwi1der/nginx-proxy:1.6 AS proxy\nFROM someone/ubuntu:22.04 AS fake\nFROM gcr.io.evil.example/distroless/static:nonroot AS evil\nFROM node:-16 AS broken\nFROM $BASE AS unknown\nRUN --mount=from=bussybox:1.36,source=/bin/busybox,target=/bb /bb true\n\nFROM scratch\nCOPY --from=tools /usr/bin/tool /tool\n")

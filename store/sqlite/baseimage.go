@@ -1,0 +1,98 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/safeguard-dev/safeguard/store"
+)
+
+// PutBaseChain replaces the stored base chain of an image digest. Links are
+// stored in the order given; their Position is their index.
+func (s *Store) PutBaseChain(ctx context.Context, digest string, links []store.BaseLink) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM base_images WHERE digest = ?`, digest); err != nil {
+			return fmt.Errorf("put base chain %s: %w", digest, err)
+		}
+		for i, l := range links {
+			at := l.ComputedAt
+			if at.IsZero() {
+				at = time.Now()
+			}
+			ident := 0
+			if l.Identical {
+				ident = 1
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO base_images (digest, position, base_repository, base_digest, base_index_digest, base_tag, base_tags, method, confidence, shared_layers, identical, alternatives, note, computed_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				digest, i, l.BaseRepository, l.BaseDigest, l.BaseIndexDigest, l.BaseTag, marshal(nonNil(l.BaseTags)), l.Method, l.Confidence, l.SharedLayers, ident,
+				marshal(nonNil(l.Alternatives)), l.Note, fmtTime(at))
+			if err != nil {
+				return fmt.Errorf("put base chain %s: %w", digest, err)
+			}
+		}
+		return nil
+	})
+}
+
+// BaseChain returns the stored base chain of an image digest, nearest base
+// first; nil when none was stored.
+func (s *Store) BaseChain(ctx context.Context, digest string) ([]store.BaseLink, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT position, base_repository, base_digest, base_index_digest, base_tag, base_tags, method, confidence, shared_layers, identical, alternatives, note, computed_at
+		FROM base_images WHERE digest = ? ORDER BY position`, digest)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.BaseLink
+	for rows.Next() {
+		var l store.BaseLink
+		var tags, alts, at string
+		var ident int
+		if err := rows.Scan(&l.Position, &l.BaseRepository, &l.BaseDigest, &l.BaseIndexDigest, &l.BaseTag, &tags, &l.Method, &l.Confidence, &l.SharedLayers, &ident, &alts, &l.Note, &at); err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal([]byte(tags), &l.BaseTags)
+		_ = json.Unmarshal([]byte(alts), &l.Alternatives)
+		if len(l.BaseTags) == 0 {
+			l.BaseTags = nil
+		}
+		if len(l.Alternatives) == 0 {
+			l.Alternatives = nil
+		}
+		l.Identical, l.ComputedAt = ident == 1, parseTime(at)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// ImagesWithBase returns the digests of images whose base chain contains
+// baseRepository with baseTag (any tag when baseTag is empty) at any depth:
+// "which images use node:latest as a base?". A tag matches when it was the
+// shown tag or any other tag the base carried when the image was built.
+// The repository is compared exactly as stored (host/path).
+func (s *Store) ImagesWithBase(ctx context.Context, baseRepository, baseTag string) ([]string, error) {
+	q := `SELECT DISTINCT digest FROM base_images WHERE base_repository = ?`
+	args := []any{baseRepository}
+	if baseTag != "" {
+		q += ` AND (base_tag = ? OR base_tags LIKE ? ESCAPE '\')`
+		args = append(args, baseTag, "%"+likeEscape(marshal(baseTag))+"%")
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY digest`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
