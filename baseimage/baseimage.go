@@ -483,8 +483,8 @@ func linkTo(c *Candidate, s subject, method, conf string) Link {
 }
 
 // TagAtTime returns the tag a base carried at t: among the stretches
-// containing t, the most specific tag (the longest name: 20.11.1-bookworm
-// over 20 over latest), with all of them; else the tags of the stretch
+// containing t, the most specific tag (20.11.1-bookworm over 20 over
+// latest, see moreSpecific), with all of them; else the tags of the stretch
 // that ended last before t; else (the base was first seen tagged after t)
 // the earliest tags seen, with a note saying so.
 func TagAtTime(history []TagAt, t time.Time) (tag string, tags []string, note string) {
@@ -525,13 +525,35 @@ func TagAtTime(history []TagAt, t time.Time) (tag string, tags []string, note st
 		}
 		note = "tag first observed after the image was built"
 	}
-	sort.Slice(tags, func(i, j int) bool {
-		if len(tags[i]) != len(tags[j]) {
-			return len(tags[i]) > len(tags[j])
-		}
-		return tags[i] < tags[j]
-	})
+	sort.Slice(tags, func(i, j int) bool { return moreSpecific(tags[i], tags[j]) })
 	return tags[0], tags, note
+}
+
+// moreSpecific orders tags most specific first: "latest" names whatever is
+// newest and comes last; otherwise more version parts win
+// (20.11.1-bookworm over 20-bookworm over 20), a tag with a version number
+// beats a bare codename, then the longer name, then by name. Plain length
+// would put "latest" before "20".
+func moreSpecific(a, b string) bool {
+	if (a == "latest") != (b == "latest") {
+		return b == "latest"
+	}
+	pa, pb := tagParts(a), tagParts(b)
+	if pa != pb {
+		return pa > pb
+	}
+	da, db := strings.ContainsAny(a, "0123456789"), strings.ContainsAny(b, "0123456789")
+	if da != db {
+		return da
+	}
+	if len(a) != len(b) {
+		return len(a) > len(b)
+	}
+	return a < b
+}
+
+func tagParts(t string) int {
+	return len(strings.FieldsFunc(t, func(r rune) bool { return r == '.' || r == '-' || r == '_' }))
 }
 
 // byTagAt finds the candidate that repo:tag pointed at when the subject was
