@@ -154,7 +154,9 @@ func Attribute(img store.Image, materials []Material, cat *Catalog) []Link {
 		if depth == 0 {
 			l, next = first(s, materials, cat)
 		} else {
-			l, next = byLayers(s, cat)
+			// A catalogued base is the original: its copies (same layers)
+			// are not its base, only a proper prefix is.
+			l, next = byLayers(s, cat, false)
 		}
 		if l.Method == MethodNone {
 			if depth == 0 {
@@ -190,7 +192,7 @@ func first(s subject, materials []Material, cat *Catalog) (Link, *Candidate) {
 	if l, c, ok := byProvenance(s, materials, cat); ok {
 		return l, c
 	}
-	return byLayers(s, cat)
+	return byLayers(s, cat, true)
 }
 
 // isPrefix reports whether p is a prefix of full (possibly equal).
@@ -253,7 +255,7 @@ func byAnnotation(s subject, cat *Catalog) (Link, *Candidate, bool) {
 			}
 			return l, c, true
 		}
-		lay, _ := byLayers(s, cat)
+		lay, _ := byLayers(s, cat, true)
 		l := Link{Base: Ref{Repository: repo, Digest: dg, Tag: tag}, Method: MethodAnnotation, Confidence: Guess,
 			Note: "annotated base's layers are not a prefix of the image's"}
 		if lay.Method != MethodNone {
@@ -317,7 +319,7 @@ func byProvenance(s subject, materials []Material, cat *Catalog) (Link, *Candida
 			Note: "provenance material pinned by digest; base not in the catalogue, not verified by layers"}, nil, true
 	}
 	// Several unverifiable images: a multi-stage build; the layers may still tell.
-	if l, c := byLayers(s, cat); l.Method != MethodNone {
+	if l, c := byLayers(s, cat, true); l.Method != MethodNone {
 		return l, c, true
 	}
 	repo, tag := materialRef(imgs[0].URI)
@@ -358,9 +360,9 @@ func materialRef(uri string) (repo, tag string) {
 }
 
 // byLayers finds the longest proper prefix of the subject's diff IDs in the
-// catalogue, or, failing that, a catalogued image with the same layers (the
-// subject is a copy).
-func byLayers(s subject, cat *Catalog) (Link, *Candidate) {
+// catalogue, or, when identical is set, first a catalogued image with the
+// same layers (the subject is a copy).
+func byLayers(s subject, cat *Catalog, identical bool) (Link, *Candidate) {
 	none := Link{Method: MethodNone, Confidence: Unknown, Note: UnknownNote}
 	if len(s.diffIDs) == 0 {
 		none.Note = UnknownNote + ": no layers known"
@@ -378,16 +380,18 @@ func byLayers(s subject, cat *Catalog) (Link, *Candidate) {
 		}
 		switch {
 		case n == len(s.diffIDs):
-			same = append(same, c)
+			if identical {
+				same = append(same, c)
+			}
 		case n > shared:
 			best, shared = append(best[:0], c), n
 		case n == shared:
 			best = append(best, c)
 		}
 	}
-	identical := false
-	if len(same) > 0 {
-		best, shared, identical = same, len(s.diffIDs), true
+	identical = len(same) > 0
+	if identical {
+		best, shared = same, len(s.diffIDs)
 	}
 	if len(best) == 0 {
 		if len(s.diffIDs) == 1 {
