@@ -38,22 +38,34 @@ func (s *Store) PutBaseChain(ctx context.Context, digest string, links []store.B
 	})
 }
 
+const baseColumns = `digest, position, base_repository, base_digest, base_index_digest, base_tag, base_tags, method, confidence, shared_layers, identical, alternatives, note, computed_at`
+
 // BaseChain returns the stored base chain of an image digest, nearest base
 // first; nil when none was stored.
 func (s *Store) BaseChain(ctx context.Context, digest string) ([]store.BaseLink, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT position, base_repository, base_digest, base_index_digest, base_tag, base_tags, method, confidence, shared_layers, identical, alternatives, note, computed_at
-		FROM base_images WHERE digest = ? ORDER BY position`, digest)
+	m, err := s.baseChains(ctx, ` WHERE digest = ?`, digest)
+	return m[digest], err
+}
+
+// BaseChains returns every stored base chain by image digest, so a
+// re-attribution after a crawl compares with one query.
+func (s *Store) BaseChains(ctx context.Context) (map[string][]store.BaseLink, error) {
+	return s.baseChains(ctx, "")
+}
+
+func (s *Store) baseChains(ctx context.Context, where string, args ...any) (map[string][]store.BaseLink, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+baseColumns+` FROM base_images`+where+` ORDER BY digest, position`, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("base chains: %w", err)
 	}
 	defer rows.Close()
-	var out []store.BaseLink
+	out := map[string][]store.BaseLink{}
 	for rows.Next() {
 		var l store.BaseLink
-		var tags, alts, at string
+		var digest, tags, alts, at string
 		var ident int
-		if err := rows.Scan(&l.Position, &l.BaseRepository, &l.BaseDigest, &l.BaseIndexDigest, &l.BaseTag, &tags, &l.Method, &l.Confidence, &l.SharedLayers, &ident, &alts, &l.Note, &at); err != nil {
-			return nil, err
+		if err := rows.Scan(&digest, &l.Position, &l.BaseRepository, &l.BaseDigest, &l.BaseIndexDigest, &l.BaseTag, &tags, &l.Method, &l.Confidence, &l.SharedLayers, &ident, &alts, &l.Note, &at); err != nil {
+			return nil, fmt.Errorf("base chains: %w", err)
 		}
 		_ = json.Unmarshal([]byte(tags), &l.BaseTags)
 		_ = json.Unmarshal([]byte(alts), &l.Alternatives)
@@ -64,7 +76,7 @@ func (s *Store) BaseChain(ctx context.Context, digest string) ([]store.BaseLink,
 			l.Alternatives = nil
 		}
 		l.Identical, l.ComputedAt = ident == 1, parseTime(at)
-		out = append(out, l)
+		out[digest] = append(out[digest], l)
 	}
 	return out, rows.Err()
 }
