@@ -96,7 +96,7 @@ func testImagesWithBase(t *testing.T, s BaseImages) {
 		{nodeRepo, "20", []string{"sha256:cur", "sha256:old"}},
 		{nodeRepo, "", []string{"sha256:cur", "sha256:old"}},
 		{debianRepo, "bookworm", []string{"sha256:cur", "sha256:old"}}, // at any depth
-		{nodeRepo, "2", nil},                                         // no prefix match on tags
+		{nodeRepo, "2", nil}, // no prefix match on tags
 		{"docker.io/library/nod", "", nil},
 		{"docker.io/library/alpine", "3.19", []string{"sha256:alp"}},
 	} {
