@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/safeguard-dev/safeguard/baseimage"
 	"github.com/safeguard-dev/safeguard/registry"
 	"github.com/safeguard-dev/safeguard/sbom"
 	"github.com/safeguard-dev/safeguard/store"
@@ -245,6 +246,12 @@ registry or repository failed (the others are crawled regardless).`,
 					failed = append(failed, rc.Name)
 				}
 			}
+			// Attribute base images: new images, and every image whose
+			// answer the crawl changed (a base arrived, a tag moved).
+			bsum, berr := baseimage.Refresh(ctx, st, cfg.IsBase, e.now())
+			if berr != nil {
+				return berr
+			}
 			if checker != nil {
 				// Verify what the crawl brought, offline, under the policy.
 				if _, err := checker.RefreshMissing(ctx); err != nil {
@@ -259,6 +266,8 @@ registry or repository failed (the others are crawled regardless).`,
 				}
 			} else {
 				printCrawl(e, sums)
+				fmt.Fprintf(e.stdout, "base images: %d images against %d catalogued (%d from base repositories); %d attributed for the first time, %d changed\n",
+					bsum.Images, bsum.Catalogue, bsum.Preferred, bsum.New, bsum.Changed)
 			}
 			if len(failed) > 0 {
 				return fmt.Errorf("crawl failed in part for %s (see the errors above)", strings.Join(failed, ", "))

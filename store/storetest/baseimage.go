@@ -13,6 +13,7 @@ import (
 // BaseImages is the base-chain surface of a backend.
 type BaseImages interface {
 	PutBaseChain(ctx context.Context, digest string, links []store.BaseLink) error
+	PutBaseChains(ctx context.Context, chains map[string][]store.BaseLink) error
 	BaseChain(ctx context.Context, digest string) ([]store.BaseLink, error)
 	BaseChains(ctx context.Context) (map[string][]store.BaseLink, error)
 	ImagesWithBase(ctx context.Context, baseRepository, baseTag string) ([]string, error)
@@ -79,14 +80,13 @@ func testImagesWithBase(t *testing.T, s BaseImages) {
 	ctx := context.Background()
 	// old was built when node:latest and node:20 were the March build;
 	// cur on the July build, when only 20 pointed at it so far.
-	for d, c := range map[string][]store.BaseLink{
+	err := s.PutBaseChains(ctx, map[string][]store.BaseLink{
 		"sha256:old": chain("sha256:node-march", "20", []string{"20", "latest"}),
 		"sha256:cur": chain("sha256:node-july", "20", []string{"20"}),
 		"sha256:alp": {{BaseRepository: "docker.io/library/alpine", BaseDigest: "sha256:a", BaseTag: "3.19", Method: "layers", Confidence: "high", SharedLayers: 1}},
-	} {
-		if err := s.PutBaseChain(ctx, d, c); err != nil {
-			t.Fatal(err)
-		}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		repo, tag string
