@@ -213,8 +213,8 @@ func isPrefix(p, full []string) bool {
 func verified(s subject, cands []*Candidate) *Candidate {
 	var best *Candidate
 	for _, c := range cands {
-		if c.Digest == s.digest && sameRepo(c.Repository, s.repository) {
-			continue
+		if c.Digest == s.digest {
+			continue // the image itself, wherever it was pushed
 		}
 		if isPrefix(c.DiffIDs, s.diffIDs) && (best == nil || len(c.DiffIDs) > len(best.DiffIDs)) {
 			best = c
@@ -372,7 +372,9 @@ func byLayers(s subject, cat *Catalog, identical bool) (Link, *Candidate) {
 	shared := 0
 	for _, c := range cat.byFirst[s.diffIDs[0]] {
 		n := len(c.DiffIDs)
-		if n > len(s.diffIDs) || (c.Digest == s.digest && sameRepo(c.Repository, s.repository)) {
+		// The same digest in another repository is the same image pushed
+		// again, not a base nor a copy of one.
+		if n > len(s.diffIDs) || c.Digest == s.digest {
 			continue
 		}
 		if !isPrefix(c.DiffIDs, s.diffIDs) {
@@ -389,6 +391,25 @@ func byLayers(s subject, cat *Catalog, identical bool) (Link, *Candidate) {
 			best = append(best, c)
 		}
 	}
+	// A copy points at its original, never the other way: an identical
+	// candidate the subject itself outranks (the subject is from a base
+	// repository, or was seen first) is the subject's copy, not its base.
+	// When neither is known to be first, the link is a tie.
+	undecided := false
+	if len(same) > 0 {
+		self := cat.self(s.digest)
+		kept := same[:0]
+		for _, c := range same {
+			if self != nil && before(self, c) {
+				continue
+			}
+			if self != nil && !before(c, self) {
+				undecided = true
+			}
+			kept = append(kept, c)
+		}
+		same = kept
+	}
 	identical = len(same) > 0
 	if identical {
 		best, shared = same, len(s.diffIDs)
@@ -402,7 +423,7 @@ func byLayers(s subject, cat *Catalog, identical bool) (Link, *Candidate) {
 	ranked, broken := rank(best)
 	c := ranked[0]
 	conf := High
-	if !broken {
+	if !broken || undecided {
 		conf = Ambiguous
 	}
 	l := linkTo(c, s, MethodLayers, conf)
@@ -412,6 +433,9 @@ func byLayers(s subject, cat *Catalog, identical bool) (Link, *Candidate) {
 	}
 	if identical {
 		l.Note = appendNote(l.Note, "same layers as the catalogued "+c.ref()+": a re-push or copy, attributed to the catalogue entry")
+	}
+	if undecided {
+		l.Note = appendNote(l.Note, "neither this image nor "+c.ref()+" is known to be the original")
 	}
 	if len(ranked) > 1 {
 		if broken {
@@ -449,6 +473,27 @@ func rank(cs []*Candidate) ([]*Candidate, bool) {
 		return out, true
 	}
 	return out, false
+}
+
+// self is the best-ranked catalogue entry of a digest (nil: not catalogued).
+func (c *Catalog) self(digest string) *Candidate {
+	var best *Candidate
+	for _, x := range c.byDigest[digest] {
+		if x.Digest == digest && (best == nil || less(x, best)) {
+			best = x
+		}
+	}
+	return best
+}
+
+// before reports whether a is known to be the original of b: from a
+// configured base repository when b is not, else seen first. Names do not
+// decide.
+func before(a, b *Candidate) bool {
+	if a.Preferred != b.Preferred {
+		return a.Preferred
+	}
+	return !a.FirstSeen.IsZero() && !b.FirstSeen.IsZero() && a.FirstSeen.Before(b.FirstSeen)
 }
 
 func less(a, b *Candidate) bool {
