@@ -291,4 +291,3 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
-
