@@ -25,7 +25,9 @@ func fixedIn(id, name, fixed string) advisory.Advisory {
 	}}}
 }
 
-func digestOf(s string) string { return "sha256:" + s + "0000000000000000000000000000000000000000000000000000000000000000"[len(s):] }
+func digestOf(s string) string {
+	return "sha256:" + s + "0000000000000000000000000000000000000000000000000000000000000000"[len(s):]
+}
 
 // Through the real store: a base rebuilt with a fixed x/net, an app built
 // on the old one. The rebuild would remove the x/net finding and keep the
