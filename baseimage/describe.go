@@ -228,3 +228,30 @@ func ParseBase(ref string) (repository, tag, digest string, err error) {
 	}
 	return repository, tag, digest, nil
 }
+
+// OnBase returns the digests of the images whose chain holds the base at
+// any depth: by digest (manifest or index) when digest is set, else by the
+// tag the base carried when the image (or the intermediate base) was built
+// (the tag shown or any other it carried then). Repositories are compared
+// normalised, so node, docker.io/library/node and index.docker.io/library/node
+// are one.
+func OnBase(chains map[string][]store.BaseLink, repository, tag, digest string) map[string]bool {
+	repository = NormalizeRepository(repository)
+	out := map[string]bool{}
+	for d, c := range chains {
+		for _, l := range c {
+			if l.BaseRepository == "" || NormalizeRepository(l.BaseRepository) != repository {
+				continue
+			}
+			switch {
+			case digest != "":
+				if l.BaseDigest == digest || l.BaseIndexDigest == digest {
+					out[d] = true
+				}
+			case tag == "" || l.BaseTag == tag || contains(l.BaseTags, tag):
+				out[d] = true
+			}
+		}
+	}
+	return out
+}

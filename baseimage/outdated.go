@@ -15,7 +15,7 @@ type Outdatedness struct {
 	Tag                string    `json:"tag"`
 	BaseDigest         string    `json:"base_digest"`              // what the image was built on
 	CurrentDigest      string    `json:"current_digest,omitempty"` // where the tag points now (often an index digest)
-	Since              time.Time `json:"since,omitempty"`          // first seen pointing there
+	Since              time.Time `json:"since,omitzero"`           // first seen pointing there
 	// MovedTags are the other tags the base carried that now point elsewhere
 	// (latest moving to a new major does not by itself call for a rebuild).
 	MovedTags []string `json:"moved_tags,omitempty"`
