@@ -61,7 +61,8 @@ func (c *Candidate) ref() string { return c.Repository + "@" + c.Digest }
 // Catalog is the set of candidate bases, indexed by first diff ID and by
 // digest (manifest and index).
 type Catalog struct {
-	byFirst  map[string][]*Candidate
+	byFirst  map[string][]*Candidate // bottom diff ID → candidates
+	byTop    map[string][]*Candidate // top diff ID → candidates
 	byDigest map[string][]*Candidate
 	size     int
 }
@@ -69,13 +70,15 @@ type Catalog struct {
 // NewCatalog builds a catalogue. Candidates without diff IDs are kept for
 // digest lookups only.
 func NewCatalog(cands []Candidate) *Catalog {
-	c := &Catalog{byFirst: map[string][]*Candidate{}, byDigest: map[string][]*Candidate{}, size: len(cands)}
+	c := &Catalog{byFirst: map[string][]*Candidate{}, byTop: map[string][]*Candidate{}, byDigest: map[string][]*Candidate{}, size: len(cands)}
 	all := make([]Candidate, len(cands))
 	copy(all, cands)
 	for i := range all {
 		p := &all[i]
 		if len(p.DiffIDs) > 0 {
 			c.byFirst[p.DiffIDs[0]] = append(c.byFirst[p.DiffIDs[0]], p)
+			top := p.DiffIDs[len(p.DiffIDs)-1]
+			c.byTop[top] = append(c.byTop[top], p)
 		}
 		c.byDigest[p.Digest] = append(c.byDigest[p.Digest], p)
 		if p.IndexDigest != "" && p.IndexDigest != p.Digest {
@@ -368,28 +371,27 @@ func byLayers(s subject, cat *Catalog, identical bool) (Link, *Candidate) {
 		none.Note = UnknownNote + ": no layers known"
 		return none, nil
 	}
-	var best, same []*Candidate
-	shared := 0
-	for _, c := range cat.byFirst[s.diffIDs[0]] {
-		n := len(c.DiffIDs)
-		// The same digest in another repository is the same image pushed
-		// again, not a base nor a copy of one.
-		if n > len(s.diffIDs) || c.Digest == s.digest {
-			continue
-		}
-		if !isPrefix(c.DiffIDs, s.diffIDs) {
-			continue
-		}
-		switch {
-		case n == len(s.diffIDs):
-			if identical {
-				same = append(same, c)
+	// Candidates are indexed by their top layer: a base of the subject
+	// with k layers has the subject's k-th diff ID on top, so the longest
+	// prefix is found by looking from the top layer down, whatever the
+	// number of images sharing the bottom layer.
+	at := func(k int) []*Candidate {
+		var out []*Candidate
+		for _, c := range cat.byTop[s.diffIDs[k-1]] {
+			// The same digest in another repository is the same image
+			// pushed again, not a base nor a copy of one.
+			if len(c.DiffIDs) == k && c.Digest != s.digest && isPrefix(c.DiffIDs, s.diffIDs) {
+				out = append(out, c)
 			}
-		case n > shared:
-			best, shared = append(best[:0], c), n
-		case n == shared:
-			best = append(best, c)
 		}
+		return out
+	}
+	var best, same []*Candidate
+	if identical {
+		same = at(len(s.diffIDs))
+	}
+	for k := len(s.diffIDs) - 1; k >= 1 && best == nil; k-- {
+		best = at(k)
 	}
 	// A copy points at its original, never the other way: an identical
 	// candidate the subject itself outranks (the subject is from a base
@@ -412,7 +414,7 @@ func byLayers(s subject, cat *Catalog, identical bool) (Link, *Candidate) {
 	}
 	identical = len(same) > 0
 	if identical {
-		best, shared = same, len(s.diffIDs)
+		best = same
 	}
 	if len(best) == 0 {
 		if len(s.diffIDs) == 1 {
