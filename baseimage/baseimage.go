@@ -236,6 +236,9 @@ func byAnnotation(s subject, cat *Catalog) (Link, *Candidate, bool) {
 	if dg == "" {
 		dg = nameDigest
 	}
+	if dg == s.digest {
+		return Link{}, nil, false // names the image itself: says nothing about its base
+	}
 	if dg == "" {
 		// A name without a digest: the tag as it was when the image was built.
 		if c := cat.byTagAt(repo, tag, s); c != nil {
@@ -291,7 +294,7 @@ func byProvenance(s subject, materials []Material, cat *Catalog) (Link, *Candida
 	var bestM Material
 	for _, m := range materials {
 		dg := normDigest(m.Digest)
-		if dg == "" {
+		if dg == "" || dg == s.digest {
 			continue
 		}
 		cands := cat.Lookup(dg)
