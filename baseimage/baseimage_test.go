@@ -129,6 +129,15 @@ func TestRebuiltBase(t *testing.T) {
 	if o := Outdated(nc[0], history); o.RebuildRecommended {
 		t.Errorf("new image outdated: %+v", o)
 	}
+	// Without the base repository's history nothing is claimed either way.
+	if o := Outdated(oc[0], nil); o.RebuildRecommended || o.Note == "" || o.Note == "the tag no longer exists" {
+		t.Errorf("uncrawled base = %+v", o)
+	}
+	// A tag that was deleted is said so.
+	gone := []store.TagRecord{{Repository: nodeRepo, Tag: "lts", Digest: sha("x"), Current: true}}
+	if o := Outdated(oc[0], gone); o.RebuildRecommended || o.Note != "the tag no longer exists" {
+		t.Errorf("deleted tag = %+v", o)
+	}
 }
 
 // A byte-identical re-push of node under another name (same manifest

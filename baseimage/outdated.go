@@ -33,10 +33,18 @@ func Outdated(l Link, history []store.TagRecord) Outdatedness {
 		return o
 	}
 	current := map[string]store.TagRecord{}
+	known := false
 	for _, r := range history {
-		if r.Current && sameRepo(r.Repository, l.Base.Repository) {
-			current[r.Tag] = r
+		if sameRepo(r.Repository, l.Base.Repository) {
+			known = true
+			if r.Current {
+				current[r.Tag] = r
+			}
 		}
+	}
+	if !known {
+		o.Note = "the base repository is not crawled: whether its tag moved is not known"
+		return o
 	}
 	same := func(d string) bool {
 		return d == l.Base.Digest || (l.Base.IndexDigest != "" && d == l.Base.IndexDigest)
