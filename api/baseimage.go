@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/safeguard-dev/safeguard/baseimage"
+	"github.com/safeguard-dev/safeguard/sbom"
 	"github.com/safeguard-dev/safeguard/store"
 )
 
@@ -23,6 +24,14 @@ func (s *Server) describeBase(ctx context.Context, img store.Image) (baseimage.D
 func markInBase(d baseimage.Description, out []jsonFinding, fs []store.Finding) {
 	for i := range out {
 		out[i].InBase = d.InBase(fs[i].Package)
+	}
+}
+
+// markFromBase tags packages as the base's or the image's own.
+func markFromBase(d baseimage.Description, pkgs []sbomPackage) {
+	for i := range pkgs {
+		p := pkgs[i].jsonPackage
+		pkgs[i].FromBase = d.InBase(sbom.Package{Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version})
 	}
 }
 

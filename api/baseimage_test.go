@@ -38,4 +38,19 @@ func TestFindingsInBase(t *testing.T) {
 			t.Errorf("%s: in_base by package = %v", path, got)
 		}
 	}
+	// Packages: openssl from the base, the Node packages the image's own.
+	path := "/api/v1/images/" + digestA + "/packages"
+	res := do(t, "GET", srv.URL+path, nil)
+	v := decode(t, res.body)
+	if errs := schemas.check(path, schemas.responseSchema("/api/v1/images/{digest}/packages", "get"), v); len(errs) > 0 {
+		t.Errorf("%s: %v", path, errs)
+	}
+	from := map[string]any{}
+	for _, x := range list(v, "packages") {
+		m := x.(map[string]any)
+		from[m["name"].(string)] = m["from_base"]
+	}
+	if from["openssl"] != true || from["lodash"] != false || from["left-pad"] != false {
+		t.Errorf("from_base = %v", from)
+	}
 }

@@ -258,6 +258,7 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	markInBase(d.Base, list.Findings, fs)
+	markFromBase(d.Base, d.Packages)
 	d.Findings, d.FindingSummary = list.Findings, list.Summary
 	if len(d.SBOMs) > 0 {
 		if d.Trajectory, err = s.trajectory(ctx, latest(d.SBOMs).ID); err != nil {
@@ -399,6 +400,11 @@ func (s *Server) imagePackages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	base, err := s.describeBase(r.Context(), img)
+	if err != nil {
+		return err
+	}
+	markFromBase(base, pkgs)
 	writeJSON(w, http.StatusOK, struct {
 		Packages []sbomPackage `json:"packages"`
 	}{pkgs})
