@@ -2,6 +2,8 @@ package baseimage_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -19,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/safeguard-dev/safeguard/baseimage"
@@ -94,6 +97,29 @@ func (w *world) push(repoTag string, img v1.Image) string {
 	return must(img.Digest()).String()
 }
 
+// attest pushes SLSA v0.2 provenance for an image as cosign does: a DSSE
+// envelope layer under the sha256-<hex>.att tag (the signature is not
+// checked for attribution).
+func (w *world) attest(path, digest string, materials map[string]string) {
+	var ms []map[string]any
+	for uri, d := range materials {
+		ms = append(ms, map[string]any{"uri": uri, "digest": map[string]string{"sha256": strings.TrimPrefix(d, "sha256:")}})
+	}
+	st := must(json.Marshal(map[string]any{
+		"_type": "https://in-toto.io/Statement/v0.1", "predicateType": "https://slsa.dev/provenance/v0.2",
+		"subject":   []map[string]any{{"name": w.repo(path), "digest": map[string]string{"sha256": strings.TrimPrefix(digest, "sha256:")}}},
+		"predicate": map[string]any{"builder": map[string]string{"id": "https://github.com/docker/buildx"}, "buildType": "https://mobyproject.org/buildkit@v1", "materials": ms},
+	}))
+	env := must(json.Marshal(map[string]any{"payloadType": "application/vnd.in-toto+json", "payload": base64.StdEncoding.EncodeToString(st),
+		"signatures": []map[string]string{{"sig": "MEUCIQ=="}}}))
+	att := must(mutate.Append(empty.Image, mutate.Addendum{Layer: static.NewLayer(env, "application/vnd.dsse.envelope.v1+json"),
+		Annotations: map[string]string{"predicateType": "https://slsa.dev/provenance/v0.2"}}))
+	ref := must(name.ParseReference(w.repo(path)+":sha256-"+strings.TrimPrefix(digest, "sha256:")+".att", name.Insecure))
+	if err := remote.Write(ref, att); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 func (w *world) repo(path string) string { return w.host + "/" + w.prefix + "/" + path }
 
 // crawl crawls at a given day and re-attributes, as 'registry crawl' does.
@@ -166,7 +192,15 @@ func runChainScenario(t *testing.T, host string) {
 	dAPI, dWeb, dSquashed := w.push("apps/api:1", api), w.push("apps/web:1", web), w.push("apps/squashed:1", squashed)
 	dOnCopy, dTied := w.push("apps/on-copy:1", onCopy), w.push("apps/tied:1", tied)
 	dBilling1, dAnnotated := w.push("apps/billing:1", billing1), w.push("apps/annotated:1", annotated)
-	if bs := w.crawl("2026-04-01"); bs.New != 7 || bs.Preferred == 0 {
+	// A multi-stage build whose SLSA provenance (a cosign .att, DSSE) lists
+	// its builder stage and its base, both pinned.
+	multistage := build(nodeMarch, 1, date("2026-03-20"))
+	dMulti := w.push("apps/multistage:1", multistage)
+	w.attest("apps/multistage", dMulti, map[string]string{
+		"pkg:docker/golang@1.22?platform=linux%2Famd64":                   hashOf("golang builder"),
+		"pkg:docker/" + w.repo("library/node") + "@20?platform=linux%2Famd64": dNodeMarch,
+	})
+	if bs := w.crawl("2026-04-01"); bs.New != 8 || bs.Preferred == 0 {
 		t.Errorf("second crawl attribution: %+v", bs)
 	}
 
@@ -213,6 +247,12 @@ func runChainScenario(t *testing.T, host string) {
 		if c := w.chain(self); len(c) != 1 || !c[0].Identical || c[0].Base.Digest != other || c[0].Confidence != baseimage.Ambiguous {
 			t.Errorf("tied base %s chain = %+v", self, c)
 		}
+	}
+	// Provenance: the material whose layers are a prefix is the base; the
+	// builder stage is named in the note.
+	c = w.chain(dMulti)
+	if c[0].Method != baseimage.MethodProvenance || c[0].Confidence != baseimage.High || c[0].Base.Digest != dNodeMarch || !strings.Contains(c[0].Note, "golang") {
+		t.Errorf("multistage chain = %+v", c)
 	}
 	// The builder's annotation, confirmed by the layers: certain.
 	c = w.chain(dAnnotated)
