@@ -197,7 +197,7 @@ func runChainScenario(t *testing.T, host string) {
 	multistage := build(nodeMarch, 1, date("2026-03-20"))
 	dMulti := w.push("apps/multistage:1", multistage)
 	w.attest("apps/multistage", dMulti, map[string]string{
-		"pkg:docker/golang@1.22?platform=linux%2Famd64":                   hashOf("golang builder"),
+		"pkg:docker/golang@1.22?platform=linux%2Famd64":                       hashOf("golang builder"),
 		"pkg:docker/" + w.repo("library/node") + "@20?platform=linux%2Famd64": dNodeMarch,
 	})
 	if bs := w.crawl("2026-04-01"); bs.New != 8 || bs.Preferred == 0 {
