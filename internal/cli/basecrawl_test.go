@@ -89,6 +89,17 @@ func TestCrawlAttributesBases(t *testing.T) {
 	if code, out, _ = run(t, "registry", "crawl", "--config", cfg, "--db", db); !strings.Contains(out, "0 attributed for the first time, 0 changed") {
 		t.Errorf("second crawl: %d\n%s", code, out)
 	}
+	// registry add writes bases:, registry list shows them.
+	added := filepath.Join(dir, "added.yaml")
+	if code, _, errOut := run(t, "registry", "add", "--config", added, "m", host, "--insecure", "--repo", "library/node", "--base", "library/*"); code != ExitOK {
+		t.Fatalf("registry add: %d %s", code, errOut)
+	}
+	if code, out, _ := run(t, "registry", "list", "--config", added); code != ExitOK || !strings.Contains(out, "bases library/*") {
+		t.Errorf("registry list: %d\n%s", code, out)
+	}
+	if code, _, errOut := run(t, "registry", "add", "--config", added, "n", host, "--repo", "a", "--base", "library/*"); code != ExitError || !strings.Contains(errOut, "matches none of the tracked repositories") {
+		t.Errorf("registry add with an untracked base: %d %s", code, errOut)
+	}
 	// A bases: glob naming no tracked repository is bad input, named.
 	bad := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte(strings.Replace(body, `bases: ["library/*"]`, `bases: ["mirror/*"]`, 1)), 0o644); err != nil {

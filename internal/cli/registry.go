@@ -65,7 +65,7 @@ func (e *env) registryAddCommand() *cobra.Command {
 		interval                     time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "add --config FILE NAME HOST [--insecure] [--repo R]... [--catalog [--include G]... [--exclude G]...]",
+		Use:   "add --config FILE NAME HOST [--insecure] [--repo R]... [--catalog [--include G]... [--exclude G]...] [--base G]...",
 		Short: "Add a registry to the registries file (created when missing)",
 		Long: `Add appends an entry to the registries file, keeping what is there (comments
 included), and validates the result before writing it.
@@ -106,6 +106,7 @@ or --token-env.`,
 	f.StringVar(&token, "token-env", "", "NAME of the environment variable holding a bearer token")
 	f.DurationVar(&interval, "interval", 0, "crawl interval (default 1h)")
 	f.StringArrayVar(&rc.Notify, "notify", nil, "URL that receives moved-tag events as JSON (repeatable)")
+	f.StringArrayVar(&rc.Bases, "base", nil, "glob of tracked repositories holding base images, e.g. 'library/*' (repeatable)")
 	return cmd
 }
 
@@ -170,6 +171,9 @@ func reposText(r registry.RegistryConfig) string {
 			c += " exclude " + strings.Join(r.Catalog.Exclude, ",")
 		}
 		parts = append(parts, c)
+	}
+	if len(r.Bases) > 0 {
+		parts = append(parts, "bases "+strings.Join(r.Bases, ","))
 	}
 	return strings.Join(parts, ", ")
 }
