@@ -174,7 +174,43 @@ func TestEndpoints(t *testing.T) {
 				t.Errorf("%d images", n)
 			}
 		}},
+		{name: "images on a base", path: "/api/v1/images?base=" + other + ":12", status: 200, check: func(t *testing.T, v map[string]any) {
+			imgs := list(v, "images")
+			if len(imgs) != 2 || imgs[0].(map[string]any)["repository"] != repo || imgs[1].(map[string]any)["repository"] != repo {
+				t.Errorf("images on %s:12: %v", other, imgs)
+			}
+		}},
+		{name: "images on a base by digest", path: "/api/v1/images?base=" + other + "@" + digestC, status: 200, check: func(t *testing.T, v map[string]any) {
+			if n := len(list(v, "images")); n != 2 {
+				t.Errorf("%d images", n)
+			}
+		}},
+		{name: "images on another tag of the base", path: "/api/v1/images?base=" + other + ":11", status: 200, check: func(t *testing.T, v map[string]any) {
+			if n := len(list(v, "images")); n != 0 {
+				t.Errorf("%d images", n)
+			}
+		}},
+		{name: "images on node:latest (normalised, none)", path: "/api/v1/images?base=node:latest", status: 200, check: func(t *testing.T, v map[string]any) {
+			if n := len(list(v, "images")); n != 0 {
+				t.Errorf("%d images", n)
+			}
+		}},
+		{name: "images, bad base", path: "/api/v1/images?base=node@sha256:nothex", status: 400, param: "base"},
 		{name: "image", path: "/api/v1/images/" + digestA, status: 200, golden: "image"},
+		{name: "image base chain", path: "/api/v1/images/" + digestA, status: 200, check: func(t *testing.T, v map[string]any) {
+			b := v["base"].(map[string]any)
+			chain := b["chain"].([]any)
+			l := chain[0].(map[string]any)
+			if len(chain) != 1 || l["base"].(map[string]any)["digest"] != digestC || l["base"].(map[string]any)["tag"] != "12" || l["method"] != "layers" || b["base_sbom"] != false {
+				t.Errorf("base = %v", b)
+			}
+			// The base has no SBOM: in_base is absent, not false.
+			for _, f := range list(v, "findings") {
+				if _, ok := f.(map[string]any)["in_base"]; ok {
+					t.Errorf("in_base without a base SBOM: %v", f)
+				}
+			}
+		}},
 		{name: "image without SBOM", path: "/api/v1/images/" + digestC, status: 200, check: func(t *testing.T, v map[string]any) {
 			if v["trajectory"] != nil || len(list(v, "findings")) != 0 || len(list(v, "sboms")) != 0 || len(list(v, "tags")) != 1 {
 				t.Errorf("image C: %v", v)

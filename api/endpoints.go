@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/safeguard-dev/safeguard/baseimage"
 	"github.com/safeguard-dev/safeguard/store"
 	"github.com/safeguard-dev/safeguard/store/sqlite"
 )
@@ -159,6 +160,9 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if imgs, err = s.imagesOnBase(r, imgs); err != nil {
+		return err
+	}
 	for i := range imgs {
 		imgs[i] = normalImage(imgs[i])
 	}
@@ -215,6 +219,9 @@ type imageDetail struct {
 	// Signature is the signature status under the server's trust policy
 	// (sigstatus.Detail); null when no trust policy is configured.
 	Signature any `json:"signature"`
+	// Base is the base chain, whether the base is outdated and what a
+	// rebuild would remove.
+	Base baseimage.Description `json:"base"`
 }
 
 func (s *Server) getImage(w http.ResponseWriter, r *http.Request) error {
@@ -247,6 +254,11 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	list := toFindingsList(fs)
+	if d.Base, err = s.describeBase(ctx, img); err != nil {
+		return err
+	}
+	markInBase(d.Base, list.Findings, fs)
+	markFromBase(d.Base, d.Packages)
 	d.Findings, d.FindingSummary = list.Findings, list.Summary
 	if len(d.SBOMs) > 0 {
 		if d.Trajectory, err = s.trajectory(ctx, latest(d.SBOMs).ID); err != nil {
@@ -365,7 +377,13 @@ func (s *Server) imageFindings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toFindingsList(fs))
+	base, err := s.describeBase(r.Context(), img)
+	if err != nil {
+		return err
+	}
+	list := toFindingsList(fs)
+	markInBase(base, list.Findings, fs)
+	writeJSON(w, http.StatusOK, list)
 	return nil
 }
 
@@ -382,6 +400,11 @@ func (s *Server) imagePackages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	base, err := s.describeBase(r.Context(), img)
+	if err != nil {
+		return err
+	}
+	markFromBase(base, pkgs)
 	writeJSON(w, http.StatusOK, struct {
 		Packages []sbomPackage `json:"packages"`
 	}{pkgs})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/safeguard-dev/safeguard/advisory"
+	"github.com/safeguard-dev/safeguard/baseimage"
 	"github.com/safeguard-dev/safeguard/feed"
 	"github.com/safeguard-dev/safeguard/sbom"
 	"github.com/safeguard-dev/safeguard/store"
@@ -127,8 +128,11 @@ func newFixture(t testing.TB) *fixture {
 		DiffIDs: []string{"sha256:" + strings.Repeat("1d", 32), "sha256:" + strings.Repeat("2d", 32)}, Size: 31337, FirstSeen: t1}
 	imgB := imgA
 	imgB.Digest, imgB.Layers, imgB.FirstSeen = digestB, imgA.Layers[:1], t3
+	// C is the Debian base A and B were built on: its one layer is their
+	// bottom layer.
 	imgC := store.Image{Digest: digestC, Repository: other, MediaType: "application/vnd.oci.image.manifest.v1+json", OS: "linux",
-		Architecture: "amd64", Layers: []string{}, DiffIDs: []string{}, FirstSeen: t1}
+		Architecture: "amd64", Layers: []string{"sha256:" + strings.Repeat("1a", 32)}, DiffIDs: []string{imgA.DiffIDs[0]},
+		Created: t0.Add(-48 * time.Hour), FirstSeen: t1}
 	for _, img := range []store.Image{imgA, imgC} {
 		if err := st.RecordImage(ctx, img); err != nil {
 			t.Fatal(err)
@@ -161,6 +165,8 @@ func newFixture(t testing.TB) *fixture {
 	}
 	must(st.RecordTag(ctx, store.TagObservation{Repository: repo, Tag: "1.0", Digest: digestA, At: t3}))
 	must(st.RecordTag(ctx, store.TagObservation{Repository: repo, Tag: "latest", Digest: digestB, At: t3})) // moved: an event
+	// The crawl's base attribution, base/debian a base repository.
+	must(baseimage.Refresh(ctx, st, func(r string) bool { return r == other }, t3))
 	return f
 }
 

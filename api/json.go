@@ -35,6 +35,9 @@ type sbomPackage struct {
 	SBOMID int64 `json:"sbom_id"`
 	jsonPackage
 	Type string `json:"type"`
+	// FromBase says whether the image's base brought the package; absent
+	// when the base's packages are not known.
+	FromBase *bool `json:"from_base,omitempty"`
 }
 
 // trajectory is an SBOM's trajectory.

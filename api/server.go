@@ -42,6 +42,7 @@ type InventoryReader interface {
 type Reader interface {
 	SBOMReader
 	InventoryReader
+	BaseReader
 }
 
 // RegistryInfo describes one configured registry, as the configuration
@@ -182,7 +183,7 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/api/v1/registries", h: s.listRegistries},
 		{method: "GET", path: "/api/v1/repositories", h: s.listRepositories},
 		{method: "GET", path: "/api/v1/repositories/{repository...}", doc: "/api/v1/repositories/{repository}/tags", query: []string{"tag"}, h: s.repositoryTags},
-		{method: "GET", path: "/api/v1/images", query: []string{"repository"}, h: s.listImages},
+		{method: "GET", path: "/api/v1/images", query: []string{"repository", "base"}, h: s.listImages},
 		{method: "GET", path: "/api/v1/images/{digest}", h: s.getImage},
 		{method: "GET", path: "/api/v1/images/{digest}/findings", query: findingParams, h: s.imageFindings},
 		{method: "GET", path: "/api/v1/images/{digest}/packages", h: s.imagePackages},

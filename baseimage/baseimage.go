@@ -61,7 +61,8 @@ func (c *Candidate) ref() string { return c.Repository + "@" + c.Digest }
 // Catalog is the set of candidate bases, indexed by first diff ID and by
 // digest (manifest and index).
 type Catalog struct {
-	byFirst  map[string][]*Candidate
+	byFirst  map[string][]*Candidate // bottom diff ID → candidates
+	byTop    map[string][]*Candidate // top diff ID → candidates
 	byDigest map[string][]*Candidate
 	size     int
 }
@@ -69,13 +70,15 @@ type Catalog struct {
 // NewCatalog builds a catalogue. Candidates without diff IDs are kept for
 // digest lookups only.
 func NewCatalog(cands []Candidate) *Catalog {
-	c := &Catalog{byFirst: map[string][]*Candidate{}, byDigest: map[string][]*Candidate{}, size: len(cands)}
+	c := &Catalog{byFirst: map[string][]*Candidate{}, byTop: map[string][]*Candidate{}, byDigest: map[string][]*Candidate{}, size: len(cands)}
 	all := make([]Candidate, len(cands))
 	copy(all, cands)
 	for i := range all {
 		p := &all[i]
 		if len(p.DiffIDs) > 0 {
 			c.byFirst[p.DiffIDs[0]] = append(c.byFirst[p.DiffIDs[0]], p)
+			top := p.DiffIDs[len(p.DiffIDs)-1]
+			c.byTop[top] = append(c.byTop[top], p)
 		}
 		c.byDigest[p.Digest] = append(c.byDigest[p.Digest], p)
 		if p.IndexDigest != "" && p.IndexDigest != p.Digest {
@@ -154,7 +157,9 @@ func Attribute(img store.Image, materials []Material, cat *Catalog) []Link {
 		if depth == 0 {
 			l, next = first(s, materials, cat)
 		} else {
-			l, next = byLayers(s, cat)
+			// A catalogued base is the original: its copies (same layers)
+			// are not its base, only a proper prefix is.
+			l, next = byLayers(s, cat, false)
 		}
 		if l.Method == MethodNone {
 			if depth == 0 {
@@ -190,7 +195,7 @@ func first(s subject, materials []Material, cat *Catalog) (Link, *Candidate) {
 	if l, c, ok := byProvenance(s, materials, cat); ok {
 		return l, c
 	}
-	return byLayers(s, cat)
+	return byLayers(s, cat, true)
 }
 
 // isPrefix reports whether p is a prefix of full (possibly equal).
@@ -211,8 +216,8 @@ func isPrefix(p, full []string) bool {
 func verified(s subject, cands []*Candidate) *Candidate {
 	var best *Candidate
 	for _, c := range cands {
-		if c.Digest == s.digest && sameRepo(c.Repository, s.repository) {
-			continue
+		if c.Digest == s.digest {
+			continue // the image itself, wherever it was pushed
 		}
 		if isPrefix(c.DiffIDs, s.diffIDs) && (best == nil || len(c.DiffIDs) > len(best.DiffIDs)) {
 			best = c
@@ -230,6 +235,9 @@ func byAnnotation(s subject, cat *Catalog) (Link, *Candidate, bool) {
 	repo, tag, nameDigest := splitRef(name)
 	if dg == "" {
 		dg = nameDigest
+	}
+	if dg == s.digest {
+		return Link{}, nil, false // names the image itself: says nothing about its base
 	}
 	if dg == "" {
 		// A name without a digest: the tag as it was when the image was built.
@@ -253,7 +261,7 @@ func byAnnotation(s subject, cat *Catalog) (Link, *Candidate, bool) {
 			}
 			return l, c, true
 		}
-		lay, _ := byLayers(s, cat)
+		lay, _ := byLayers(s, cat, true)
 		l := Link{Base: Ref{Repository: repo, Digest: dg, Tag: tag}, Method: MethodAnnotation, Confidence: Guess,
 			Note: "annotated base's layers are not a prefix of the image's"}
 		if lay.Method != MethodNone {
@@ -286,7 +294,7 @@ func byProvenance(s subject, materials []Material, cat *Catalog) (Link, *Candida
 	var bestM Material
 	for _, m := range materials {
 		dg := normDigest(m.Digest)
-		if dg == "" {
+		if dg == "" || dg == s.digest {
 			continue
 		}
 		cands := cat.Lookup(dg)
@@ -317,7 +325,7 @@ func byProvenance(s subject, materials []Material, cat *Catalog) (Link, *Candida
 			Note: "provenance material pinned by digest; base not in the catalogue, not verified by layers"}, nil, true
 	}
 	// Several unverifiable images: a multi-stage build; the layers may still tell.
-	if l, c := byLayers(s, cat); l.Method != MethodNone {
+	if l, c := byLayers(s, cat, true); l.Method != MethodNone {
 		return l, c, true
 	}
 	repo, tag := materialRef(imgs[0].URI)
@@ -358,36 +366,58 @@ func materialRef(uri string) (repo, tag string) {
 }
 
 // byLayers finds the longest proper prefix of the subject's diff IDs in the
-// catalogue, or, failing that, a catalogued image with the same layers (the
-// subject is a copy).
-func byLayers(s subject, cat *Catalog) (Link, *Candidate) {
+// catalogue, or, when identical is set, first a catalogued image with the
+// same layers (the subject is a copy).
+func byLayers(s subject, cat *Catalog, identical bool) (Link, *Candidate) {
 	none := Link{Method: MethodNone, Confidence: Unknown, Note: UnknownNote}
 	if len(s.diffIDs) == 0 {
 		none.Note = UnknownNote + ": no layers known"
 		return none, nil
 	}
-	var best, same []*Candidate
-	shared := 0
-	for _, c := range cat.byFirst[s.diffIDs[0]] {
-		n := len(c.DiffIDs)
-		if n > len(s.diffIDs) || (c.Digest == s.digest && sameRepo(c.Repository, s.repository)) {
-			continue
+	// Candidates are indexed by their top layer: a base of the subject
+	// with k layers has the subject's k-th diff ID on top, so the longest
+	// prefix is found by looking from the top layer down, whatever the
+	// number of images sharing the bottom layer.
+	at := func(k int) []*Candidate {
+		var out []*Candidate
+		for _, c := range cat.byTop[s.diffIDs[k-1]] {
+			// The same digest in another repository is the same image
+			// pushed again, not a base nor a copy of one.
+			if len(c.DiffIDs) == k && c.Digest != s.digest && isPrefix(c.DiffIDs, s.diffIDs) {
+				out = append(out, c)
+			}
 		}
-		if !isPrefix(c.DiffIDs, s.diffIDs) {
-			continue
-		}
-		switch {
-		case n == len(s.diffIDs):
-			same = append(same, c)
-		case n > shared:
-			best, shared = append(best[:0], c), n
-		case n == shared:
-			best = append(best, c)
-		}
+		return out
 	}
-	identical := false
+	var best, same []*Candidate
+	if identical {
+		same = at(len(s.diffIDs))
+	}
+	for k := len(s.diffIDs) - 1; k >= 1 && best == nil; k-- {
+		best = at(k)
+	}
+	// A copy points at its original, never the other way: an identical
+	// candidate the subject itself outranks (the subject is from a base
+	// repository, or was seen first) is the subject's copy, not its base.
+	// When neither is known to be first, the link is a tie.
+	undecided := false
 	if len(same) > 0 {
-		best, shared, identical = same, len(s.diffIDs), true
+		self := cat.self(s.digest)
+		kept := same[:0]
+		for _, c := range same {
+			if self != nil && before(self, c) {
+				continue
+			}
+			if self != nil && !before(c, self) {
+				undecided = true
+			}
+			kept = append(kept, c)
+		}
+		same = kept
+	}
+	identical = len(same) > 0
+	if identical {
+		best = same
 	}
 	if len(best) == 0 {
 		if len(s.diffIDs) == 1 {
@@ -398,7 +428,7 @@ func byLayers(s subject, cat *Catalog) (Link, *Candidate) {
 	ranked, broken := rank(best)
 	c := ranked[0]
 	conf := High
-	if !broken {
+	if !broken || undecided {
 		conf = Ambiguous
 	}
 	l := linkTo(c, s, MethodLayers, conf)
@@ -408,6 +438,9 @@ func byLayers(s subject, cat *Catalog) (Link, *Candidate) {
 	}
 	if identical {
 		l.Note = appendNote(l.Note, "same layers as the catalogued "+c.ref()+": a re-push or copy, attributed to the catalogue entry")
+	}
+	if undecided {
+		l.Note = appendNote(l.Note, "neither this image nor "+c.ref()+" is known to be the original")
 	}
 	if len(ranked) > 1 {
 		if broken {
@@ -447,6 +480,27 @@ func rank(cs []*Candidate) ([]*Candidate, bool) {
 	return out, false
 }
 
+// self is the best-ranked catalogue entry of a digest (nil: not catalogued).
+func (c *Catalog) self(digest string) *Candidate {
+	var best *Candidate
+	for _, x := range c.byDigest[digest] {
+		if x.Digest == digest && (best == nil || less(x, best)) {
+			best = x
+		}
+	}
+	return best
+}
+
+// before reports whether a is known to be the original of b: from a
+// configured base repository when b is not, else seen first. Names do not
+// decide.
+func before(a, b *Candidate) bool {
+	if a.Preferred != b.Preferred {
+		return a.Preferred
+	}
+	return !a.FirstSeen.IsZero() && !b.FirstSeen.IsZero() && a.FirstSeen.Before(b.FirstSeen)
+}
+
 func less(a, b *Candidate) bool {
 	if a.Preferred != b.Preferred {
 		return a.Preferred
@@ -483,8 +537,8 @@ func linkTo(c *Candidate, s subject, method, conf string) Link {
 }
 
 // TagAtTime returns the tag a base carried at t: among the stretches
-// containing t, the most specific tag (the longest name: 20.11.1-bookworm
-// over 20 over latest), with all of them; else the tags of the stretch
+// containing t, the most specific tag (20.11.1-bookworm over 20 over
+// latest, see moreSpecific), with all of them; else the tags of the stretch
 // that ended last before t; else (the base was first seen tagged after t)
 // the earliest tags seen, with a note saying so.
 func TagAtTime(history []TagAt, t time.Time) (tag string, tags []string, note string) {
@@ -525,13 +579,35 @@ func TagAtTime(history []TagAt, t time.Time) (tag string, tags []string, note st
 		}
 		note = "tag first observed after the image was built"
 	}
-	sort.Slice(tags, func(i, j int) bool {
-		if len(tags[i]) != len(tags[j]) {
-			return len(tags[i]) > len(tags[j])
-		}
-		return tags[i] < tags[j]
-	})
+	sort.Slice(tags, func(i, j int) bool { return moreSpecific(tags[i], tags[j]) })
 	return tags[0], tags, note
+}
+
+// moreSpecific orders tags most specific first: "latest" names whatever is
+// newest and comes last; otherwise more version parts win
+// (20.11.1-bookworm over 20-bookworm over 20), a tag with a version number
+// beats a bare codename, then the longer name, then by name. Plain length
+// would put "latest" before "20".
+func moreSpecific(a, b string) bool {
+	if (a == "latest") != (b == "latest") {
+		return b == "latest"
+	}
+	pa, pb := tagParts(a), tagParts(b)
+	if pa != pb {
+		return pa > pb
+	}
+	da, db := strings.ContainsAny(a, "0123456789"), strings.ContainsAny(b, "0123456789")
+	if da != db {
+		return da
+	}
+	if len(a) != len(b) {
+		return len(a) > len(b)
+	}
+	return a < b
+}
+
+func tagParts(t string) int {
+	return len(strings.FieldsFunc(t, func(r rune) bool { return r == '.' || r == '-' || r == '_' }))
 }
 
 // byTagAt finds the candidate that repo:tag pointed at when the subject was

@@ -129,6 +129,15 @@ func TestRebuiltBase(t *testing.T) {
 	if o := Outdated(nc[0], history); o.RebuildRecommended {
 		t.Errorf("new image outdated: %+v", o)
 	}
+	// Without the base repository's history nothing is claimed either way.
+	if o := Outdated(oc[0], nil); o.RebuildRecommended || o.Note == "" || o.Note == "the tag no longer exists" {
+		t.Errorf("uncrawled base = %+v", o)
+	}
+	// A tag that was deleted is said so.
+	gone := []store.TagRecord{{Repository: nodeRepo, Tag: "lts", Digest: sha("x"), Current: true}}
+	if o := Outdated(oc[0], gone); o.RebuildRecommended || o.Note != "the tag no longer exists" {
+		t.Errorf("deleted tag = %+v", o)
+	}
 }
 
 // A byte-identical re-push of node under another name (same manifest
@@ -154,6 +163,11 @@ func TestRepushedCopy(t *testing.T) {
 	}
 	// The copy itself is attributed to the original as identical content,
 	// and its chain continues with the original's base.
+	// The original is not based on its copies: its base is debian.
+	orig := store.Image{Digest: sha("node-march"), Repository: "registry.corp.example/mirror/node", DiffIDs: layers("deb1", "node-march-a", "node-march-b"), Created: day("2026-03-01")}
+	if c := Attribute(orig, nil, cat); len(c) != 1 || c[0].Identical || c[0].Base.Digest != sha("debian-march") {
+		t.Errorf("original chain = %+v", c)
+	}
 	cp := store.Image{Digest: sha("node-march-copy"), Repository: "registry.corp.example/team-a/node", DiffIDs: layers("deb1", "node-march-a", "node-march-b"), Created: day("2026-03-01")}
 	chain := Attribute(cp, nil, cat)
 	if len(chain) != 2 || !chain[0].Identical || chain[0].Base.Digest != sha("node-march") || chain[0].Base.Repository != nodeRepo || chain[1].Base.Digest != sha("debian-march") {

@@ -44,7 +44,26 @@
 // the last one before it), so node:latest of last March is told apart from
 // today's node:latest. Outdated compares that tag with where it points now.
 //
-// Lookups go through an index by first diff ID, so attributing one image
-// against a catalogue of 10,000 bases touches only the bases sharing its
-// bottom layer.
+// Layer matching goes through an index by top diff ID: a base with k
+// layers has the image's k-th diff ID on top, so the longest prefix is
+// found with at most one lookup per layer of the image, however many
+// catalogued images share its bottom layer (every Debian-based image shares
+// Debian's). The index by first diff ID serves annotations naming a tag.
+//
+// # Copies and originals
+//
+// The same digest under another name is the same image (a byte-identical
+// re-push): it is never its own base, and an image built on it is
+// attributed to the catalogue entry, with the copy listed. Different
+// digests with the same layers are a copy and its original: the copy
+// points at the original when the original is known to be first (from a
+// configured base repository, or seen earlier), never the other way; when
+// neither is known, the link is ambiguous.
+//
+// # Refresh
+//
+// After each crawl Refresh rebuilds the catalogue from every stored image
+// (base repositories preferred), attributes every image again and writes
+// only the chains that changed, so new images and images whose answer the
+// crawl changed (a base arrived, a tag moved) are updated by one pass.
 package baseimage

@@ -15,7 +15,7 @@ type Outdatedness struct {
 	Tag                string    `json:"tag"`
 	BaseDigest         string    `json:"base_digest"`              // what the image was built on
 	CurrentDigest      string    `json:"current_digest,omitempty"` // where the tag points now (often an index digest)
-	Since              time.Time `json:"since,omitempty"`          // first seen pointing there
+	Since              time.Time `json:"since,omitzero"`           // first seen pointing there
 	// MovedTags are the other tags the base carried that now point elsewhere
 	// (latest moving to a new major does not by itself call for a rebuild).
 	MovedTags []string `json:"moved_tags,omitempty"`
@@ -33,10 +33,18 @@ func Outdated(l Link, history []store.TagRecord) Outdatedness {
 		return o
 	}
 	current := map[string]store.TagRecord{}
+	known := false
 	for _, r := range history {
-		if r.Current && sameRepo(r.Repository, l.Base.Repository) {
-			current[r.Tag] = r
+		if sameRepo(r.Repository, l.Base.Repository) {
+			known = true
+			if r.Current {
+				current[r.Tag] = r
+			}
 		}
+	}
+	if !known {
+		o.Note = "the base repository is not crawled: whether its tag moved is not known"
+		return o
 	}
 	same := func(d string) bool {
 		return d == l.Base.Digest || (l.Base.IndexDigest != "" && d == l.Base.IndexDigest)

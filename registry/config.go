@@ -44,6 +44,7 @@ const MinInterval = 10 * time.Second
 //	      exclude: ["team/tmp-*"] # …and no exclude glob
 //	    interval: 30m
 //	    notify: [https://hooks.example.com/safeguard]
+//	    bases: ["mirror/*"]       # tracked repositories that are base images
 type Config struct {
 	Registries []RegistryConfig `yaml:"registries"`
 }
@@ -66,6 +67,38 @@ type RegistryConfig struct {
 	Interval Duration `yaml:"interval,omitempty"`
 	// Notify are URLs that receive each moved-tag event as a JSON POST.
 	Notify []string `yaml:"notify,omitempty"`
+	// Bases are globs (path.Match) over the tracked repository paths that
+	// hold base images (mirrors of node, python, alpine, distroless, …).
+	// Their images form the preferred part of the base catalogue; every
+	// other stored image is catalogued too, at lower preference, so a team's
+	// own intermediate images are found as bases, but a copy of a base
+	// never wins over the base repository it was copied from.
+	Bases []string `yaml:"bases,omitempty"`
+}
+
+// IsBase reports whether a repository path of this registry is a base
+// repository.
+func (r RegistryConfig) IsBase(repo string) bool {
+	for _, g := range r.Bases {
+		if ok, _ := path.Match(g, repo); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// IsBase reports whether a repository given as host/path is a configured
+// base repository.
+func (c *Config) IsBase(repository string) bool {
+	if c == nil {
+		return false
+	}
+	for _, r := range c.Registries {
+		if p, ok := strings.CutPrefix(repository, r.Host+"/"); ok && r.Tracks(p) && r.IsBase(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Credentials select the login. With no field set the Docker config and
@@ -309,6 +342,14 @@ func (r RegistryConfig) validate(ln lines, i int) error {
 			if _, err := path.Match(g, ""); err != nil || g == "" {
 				return fmt.Errorf("%scatalog: bad glob %q (path.Match syntax: *, ?, [a-z])", where("catalog"), g)
 			}
+		}
+	}
+	for _, g := range r.Bases {
+		if _, err := path.Match(g, ""); err != nil || g == "" {
+			return fmt.Errorf("%sbases: bad glob %q (path.Match syntax: *, ?, [a-z])", where("bases"), g)
+		}
+		if r.Catalog == nil && !slices.ContainsFunc(r.Repositories, func(p string) bool { ok, _ := path.Match(g, p); return ok }) {
+			return fmt.Errorf("%sbases: %q matches none of the tracked repositories (a base repository must be crawled)", where("bases"), g)
 		}
 	}
 	if r.Interval != 0 && time.Duration(r.Interval) < MinInterval {

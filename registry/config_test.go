@@ -25,7 +25,8 @@ registries:
     host: 127.0.0.1:5000
     insecure: true
     credentials: {token_env: LOCAL_TOKEN}
-    repositories: [app]
+    repositories: [app, library/node, library/alpine]
+    bases: ["library/*"]
 `
 
 func writeFile(t *testing.T, body string) string {
@@ -61,6 +62,12 @@ func TestLoadConfig(t *testing.T) {
 	if _, _, ok := cfg.Match("127.0.0.1:5000/other"); ok {
 		t.Error("Match accepted an untracked repository")
 	}
+	for repo, want := range map[string]bool{"127.0.0.1:5000/library/node": true, "127.0.0.1:5000/library/alpine": true,
+		"127.0.0.1:5000/app": false, "127.0.0.1:5000/library/untracked": false, "registry.example.com:5000/library/node": false} {
+		if got := cfg.IsBase(repo); got != want {
+			t.Errorf("IsBase(%s) = %v", repo, got)
+		}
+	}
 }
 
 func TestLoadConfigErrors(t *testing.T) {
@@ -82,6 +89,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"duplicate name", base + "  - name: r\n    host: other.example.com\n    repositories: [b]\n", "line 5: registry name \"r\" is used twice (first at line 2)"},
 		{"not yaml", "registries: [\n", "yaml"},
 		{"port out of range", "registries:\n  - name: r\n    host: 127.0.0.1:99999\n    repositories: [a]\n", "port must be 1-65535"},
+		{"bad bases glob", base + "    bases: [\"[x\"]\n", "line 5: registry \"r\": bases: bad glob \"[x\""},
+		{"base not tracked", base + "    bases: [library/node]\n", "bases: \"library/node\" matches none of the tracked repositories"},
 		{"dot-dot repository", "registries:\n  - name: r\n    host: h.example.com\n    repositories: [\"../../etc\"]\n", "repository \"../../etc\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,6 +31,10 @@ type Finding struct {
 	FirstSeen      time.Time  `json:"first_seen"`
 	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
 	SBOMID         int64      `json:"sbom_id"`
+	// InBase is true when the base image's SBOM has the package too (the
+	// base brought it), false when it does not; absent when the base or
+	// its packages are not known.
+	InBase *bool `json:"in_base,omitempty"`
 }
 
 // Package is a package as findings show it.

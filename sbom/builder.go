@@ -50,6 +50,9 @@ func (b *builder) finish() *Document {
 	if b.doc.Distro == nil {
 		b.doc.Distro = b.distroFromPURLs()
 	}
+	if b.doc.Distro != nil && b.doc.Distro.Variant == "" && isDistrolessName(b.doc.Subject) {
+		b.doc.Distro.Variant = VariantDistroless
+	}
 	seen := make(map[string]bool, len(b.entries))
 	seenU := make(map[Unidentified]bool)
 	for _, e := range b.entries {
@@ -160,4 +163,22 @@ func distroFromName(name, version string) *Distro {
 		}
 	}
 	return &Distro{ID: id, VersionID: version}
+}
+
+// distrolessVariant is the Variant for an os-release PRETTY_NAME and
+// HOME_URL: distroless images keep Debian's ID and VERSION_ID but say
+// PRETTY_NAME="Distroless" and point HOME_URL at the project.
+func distrolessVariant(prettyName, homeURL string) string {
+	if strings.EqualFold(strings.TrimSpace(prettyName), "distroless") || strings.Contains(strings.ToLower(homeURL), "googlecontainertools/distroless") {
+		return VariantDistroless
+	}
+	return ""
+}
+
+// isDistrolessName reports an image name under gcr.io/distroless (the
+// subject of an SBOM of a distroless image, when its os-release is not
+// recorded).
+func isDistrolessName(subject string) bool {
+	s := strings.ToLower(subject)
+	return strings.HasPrefix(s, "gcr.io/distroless/") || strings.Contains(s, "/distroless/")
 }

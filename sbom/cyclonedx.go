@@ -103,6 +103,10 @@ func walkComponents(b *builder, comps []cdx.Component, depth int) {
 		if c.Type == cdx.ComponentTypeOS {
 			if b.doc.Distro == nil {
 				b.doc.Distro = distroFromName(c.Name, c.Version)
+				// Syft writes os-release PRETTY_NAME as the description.
+				if b.doc.Distro != nil {
+					b.doc.Distro.Variant = distrolessVariant(c.Description, cdxProperty(c, "syft:distro:homeURL"))
+				}
 			}
 		} else {
 			h := cdxHints(c)
@@ -190,4 +194,17 @@ func joinEVR(epoch, version, release string) string {
 		v = epoch + ":" + v
 	}
 	return v
+}
+
+// cdxProperty returns a component property's value.
+func cdxProperty(c *cdx.Component, name string) string {
+	if c.Properties == nil {
+		return ""
+	}
+	for _, p := range *c.Properties {
+		if p.Name == name {
+			return p.Value
+		}
+	}
+	return ""
 }

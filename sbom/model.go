@@ -51,7 +51,15 @@ type Unidentified struct {
 type Distro struct {
 	ID        string `json:"id"`         // os-release ID: debian, ubuntu, alpine, rhel, …
 	VersionID string `json:"version_id"` // os-release VERSION_ID: 12, 22.04, 3.19.1, 9.6
+	// Variant marks a distro-based image that is not the distro's own
+	// image: "distroless" (gcr.io/distroless: Debian packages, no package
+	// manager, os-release PRETTY_NAME "Distroless"). Matching uses ID and
+	// VersionID; the variant is for people and base attribution.
+	Variant string `json:"variant,omitempty"`
 }
+
+// VariantDistroless is Distro.Variant for Google's distroless images.
+const VariantDistroless = "distroless"
 
 // Document is a decoded SBOM in the common model.
 type Document struct {

@@ -22,8 +22,10 @@ type syftSchema struct {
 
 type syftDistro struct {
 	// schema ≥ 2
-	ID        string `json:"id"`
-	VersionID string `json:"versionID"`
+	ID         string `json:"id"`
+	VersionID  string `json:"versionID"`
+	PrettyName string `json:"prettyName"`
+	HomeURL    string `json:"homeURL"`
 	// schema 1.x
 	Name    string `json:"name"`
 	Version string `json:"version"`
@@ -77,7 +79,7 @@ func decodeSyft(fields map[string][]byte) (*Document, error) {
 		}
 		switch {
 		case d.ID != "":
-			b.doc.Distro = &Distro{ID: strings.ToLower(d.ID), VersionID: d.VersionID}
+			b.doc.Distro = &Distro{ID: strings.ToLower(d.ID), VersionID: d.VersionID, Variant: distrolessVariant(d.PrettyName, d.HomeURL)}
 		case d.Name != "":
 			b.doc.Distro = distroFromName(d.Name, d.Version)
 		}

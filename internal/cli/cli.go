@@ -90,6 +90,7 @@ func (e *env) rootCommand() *cobra.Command {
 	root.AddCommand(e.demoCommand())
 	root.AddCommand(e.verifyCommand())
 	root.AddCommand(e.lintCommand())
+	root.AddCommand(e.imageCommand())
 	return root
 }
 

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/safeguard-dev/safeguard/baseimage"
 	"github.com/safeguard-dev/safeguard/store"
 	"github.com/safeguard-dev/safeguard/store/sqlite"
 )
@@ -25,14 +27,26 @@ func (e *env) existingStore(cmd *cobra.Command, path string) (*sqlite.Store, err
 }
 
 func (e *env) imagesCommand() *cobra.Command {
-	var db, repo, format, policy string
+	var db, repo, format, policy, base string
 	cmd := &cobra.Command{
-		Use:   "images [--db FILE] [--repository REPO] [--trust-policy FILE] [--format table|json]",
-		Short: "List inventoried images with their tags, platform and findings",
-		Args:  cobra.NoArgs,
+		Use:   "images [--db FILE] [--repository REPO] [--base REF] [--trust-policy FILE] [--format table|json]",
+		Short: "List inventoried images with their tags, platform, base and findings",
+		Long: `images lists the inventory. --base REF keeps the images built on a base, at
+any depth of their base chain: node:latest (normalised to
+docker.io/library/node:latest) matches the images whose base carried that tag
+when the image was built, not where the tag points today; repo@sha256:… matches
+a base digest.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "json" {
 				return usageError{fmt.Errorf("unknown --format %q: want table or json", format)}
+			}
+			var baseRepo, baseTag, baseDigest string
+			if base != "" {
+				var err error
+				if baseRepo, baseTag, baseDigest, err = baseimage.ParseBase(base); err != nil {
+					return usageError{fmt.Errorf("--base: %w", err)}
+				}
 			}
 			st, err := e.existingStore(cmd, db)
 			if err != nil {
@@ -48,6 +62,14 @@ func (e *env) imagesCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			chains, err := st.BaseChains(ctx)
+			if err != nil {
+				return err
+			}
+			if base != "" {
+				keep := baseimage.OnBase(chains, baseRepo, baseTag, baseDigest)
+				imgs = slices.DeleteFunc(imgs, func(img store.Image) bool { return !keep[img.Digest] })
+			}
 			type row struct {
 				Digest     string   `json:"digest"`
 				Repository string   `json:"repository"`
@@ -57,6 +79,8 @@ func (e *env) imagesCommand() *cobra.Command {
 				SBOMs      int      `json:"sboms"`
 				Findings   int      `json:"findings"`
 				KEV        int      `json:"kev"`
+				Base       string   `json:"base"`                // the first link of its chain, "" before attribution
+				Confidence string   `json:"base_confidence"`     //
 				Signature  string   `json:"signature,omitempty"` // status under --trust-policy
 				Signer     string   `json:"signer,omitempty"`
 			}
@@ -74,6 +98,9 @@ func (e *env) imagesCommand() *cobra.Command {
 					Tags: tags, Created: img.Created.UTC().Format(time.RFC3339), SBOMs: len(sboms)}
 				if r.Tags == nil {
 					r.Tags = []string{}
+				}
+				if c := chains[img.Digest]; len(c) > 0 {
+					r.Base, r.Confidence = baseText(c[0]), c[0].Confidence
 				}
 				if checker != nil {
 					d, err := checker.Status(ctx, img.Digest, img.IndexDigest)
@@ -106,7 +133,7 @@ func (e *env) imagesCommand() *cobra.Command {
 				return enc.Encode(map[string]any{"images": rows})
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "REPOSITORY\tTAGS\tDIGEST\tPLATFORM\tCREATED\tSIGNATURE\tSIGNER\tSBOMS\tFINDINGS\tKEV")
+			fmt.Fprintln(tw, "REPOSITORY\tTAGS\tDIGEST\tPLATFORM\tCREATED\tBASE\tSIGNATURE\tSIGNER\tSBOMS\tFINDINGS\tKEV")
 			for _, r := range rows {
 				tags := make([]string, len(r.Tags))
 				for i, t := range r.Tags {
@@ -119,13 +146,18 @@ func (e *env) imagesCommand() *cobra.Command {
 				if signer == "" {
 					signer = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r.Repository, strings.Join(tags, ","), shortDigest(r.Digest), r.Platform, r.Created, sig, signer, r.SBOMs, r.Findings, r.KEV)
+				b := "-"
+				if r.Base != "" {
+					b = r.Base + " (" + r.Confidence + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r.Repository, strings.Join(tags, ","), shortDigest(r.Digest), r.Platform, r.Created, b, sig, signer, r.SBOMs, r.Findings, r.KEV)
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", e.defaultDB(), "store file (SQLite)")
 	cmd.Flags().StringVar(&repo, "repository", "", "only images of this repository (host/path)")
+	cmd.Flags().StringVar(&base, "base", "", "only images built on this base (node:latest, host/path:tag, host/path@sha256:…)")
 	cmd.Flags().StringVar(&policy, "trust-policy", "", "show signature status under this trust policy")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return cmd
@@ -186,6 +218,18 @@ func (e *env) eventsCommand() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many events (newest first)")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return cmd
+}
+
+// baseText is a link's base as a table shows it: repository:tag, or the
+// digest when no tag is known, or "none".
+func baseText(l store.BaseLink) string {
+	switch {
+	case l.BaseRepository == "" && l.BaseDigest == "":
+		return "none"
+	case l.BaseTag != "":
+		return l.BaseRepository + ":" + l.BaseTag
+	}
+	return l.BaseRepository + "@" + shortDigest(l.BaseDigest)
 }
 
 func platform(os, arch, variant string) string {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/safeguard-dev/safeguard/baseimage"
 	"github.com/safeguard-dev/safeguard/registry"
 	"github.com/safeguard-dev/safeguard/sbom"
 	"github.com/safeguard-dev/safeguard/store"
@@ -64,7 +65,7 @@ func (e *env) registryAddCommand() *cobra.Command {
 		interval                     time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "add --config FILE NAME HOST [--insecure] [--repo R]... [--catalog [--include G]... [--exclude G]...]",
+		Use:   "add --config FILE NAME HOST [--insecure] [--repo R]... [--catalog [--include G]... [--exclude G]...] [--base G]...",
 		Short: "Add a registry to the registries file (created when missing)",
 		Long: `Add appends an entry to the registries file, keeping what is there (comments
 included), and validates the result before writing it.
@@ -105,6 +106,7 @@ or --token-env.`,
 	f.StringVar(&token, "token-env", "", "NAME of the environment variable holding a bearer token")
 	f.DurationVar(&interval, "interval", 0, "crawl interval (default 1h)")
 	f.StringArrayVar(&rc.Notify, "notify", nil, "URL that receives moved-tag events as JSON (repeatable)")
+	f.StringArrayVar(&rc.Bases, "base", nil, "glob of tracked repositories holding base images, e.g. 'library/*' (repeatable)")
 	return cmd
 }
 
@@ -169,6 +171,9 @@ func reposText(r registry.RegistryConfig) string {
 			c += " exclude " + strings.Join(r.Catalog.Exclude, ",")
 		}
 		parts = append(parts, c)
+	}
+	if len(r.Bases) > 0 {
+		parts = append(parts, "bases "+strings.Join(r.Bases, ","))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -245,6 +250,12 @@ registry or repository failed (the others are crawled regardless).`,
 					failed = append(failed, rc.Name)
 				}
 			}
+			// Attribute base images: new images, and every image whose
+			// answer the crawl changed (a base arrived, a tag moved).
+			bsum, berr := baseimage.Refresh(ctx, st, cfg.IsBase, e.now())
+			if berr != nil {
+				return berr
+			}
 			if checker != nil {
 				// Verify what the crawl brought, offline, under the policy.
 				if _, err := checker.RefreshMissing(ctx); err != nil {
@@ -259,6 +270,8 @@ registry or repository failed (the others are crawled regardless).`,
 				}
 			} else {
 				printCrawl(e, sums)
+				fmt.Fprintf(e.stdout, "base images: %d images against %d catalogued (%d from base repositories); %d attributed for the first time, %d changed\n",
+					bsum.Images, bsum.Catalogue, bsum.Preferred, bsum.New, bsum.Changed)
 			}
 			if len(failed) > 0 {
 				return fmt.Errorf("crawl failed in part for %s (see the errors above)", strings.Join(failed, ", "))

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/safeguard-dev/safeguard/api"
+	"github.com/safeguard-dev/safeguard/baseimage"
 	"github.com/safeguard-dev/safeguard/feed"
 	"github.com/safeguard-dev/safeguard/registry"
 	"github.com/safeguard-dev/safeguard/scheduler"
@@ -152,6 +153,11 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 			}
 			if _, kerr := st.RecordNewKEVEvents(ctx, e.now()); kerr != nil {
 				err = errors.Join(err, kerr)
+			}
+			if bsum, berr := baseimage.Refresh(ctx, st, cfg.IsBase, e.now()); berr != nil {
+				err = errors.Join(err, berr)
+			} else if bsum.New+bsum.Changed > 0 {
+				log.Info("attributed base images", "images", bsum.Images, "catalogue", bsum.Catalogue, "new", bsum.New, "changed", bsum.Changed)
 			}
 			return errors.Join(err, verifyNew(ctx))
 		}})

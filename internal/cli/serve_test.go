@@ -111,6 +111,21 @@ func TestServeCrawlsAndReactsToPushNotifications(t *testing.T) {
 		getJSON(t, base+"/api/v1/findings", &findings)
 		return len(findings.Findings) > 0
 	})
+	// The scheduled crawl attributed the image's base (a demo image built
+	// on nothing catalogued: one "none" link, which is an answer).
+	var detail struct {
+		Base struct {
+			Attributed bool             `json:"attributed"`
+			Chain      []map[string]any `json:"chain"`
+		} `json:"base"`
+	}
+	waitFor(t, "base attribution after the crawl", func() bool {
+		getJSON(t, base+"/api/v1/images/"+images.Images[0]["digest"].(string), &detail)
+		return detail.Base.Attributed
+	})
+	if len(detail.Base.Chain) != 1 || detail.Base.Chain[0]["method"] != "none" {
+		t.Errorf("demo image base chain = %v", detail.Base.Chain)
+	}
 
 	// Overwrite the tag, then tell Safeguard as the registry would.
 	moved := sample

@@ -113,6 +113,10 @@ func TestVerifyEndToEnd(t *testing.T) {
 	if code, out, _ := run(t, "images", "--db", db, "--trust-policy", policy); code != 0 || !strings.Contains(out, "signed") || !strings.Contains(out, "release-key") {
 		t.Fatalf("images: %d %s", code, out)
 	}
+	// image show carries it too.
+	if code, out, errOut := run(t, "image", "show", signed.String(), "--db", db, "--trust-policy", policy); code != 0 || !strings.Contains(out, "signed (signer release-key)") {
+		t.Fatalf("image show: %d %s %s", code, out, errOut)
+	}
 	// A keyless signer without an identity is a load error.
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("signers:\n  - name: ci\n    keyless:\n      issuer: https://token.actions.githubusercontent.com\n"), 0o644)

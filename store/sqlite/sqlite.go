@@ -147,7 +147,11 @@ func distroString(d *sbom.Distro) string {
 	if d == nil {
 		return ""
 	}
-	return strings.Trim(d.ID+" "+d.VersionID, " ")
+	s := strings.Trim(d.ID+" "+d.VersionID, " ")
+	if d.Variant != "" {
+		s += " (" + d.Variant + ")" // debian 12 (distroless)
+	}
+	return s
 }
 
 // IngestSBOM stores a decoded SBOM, its document and its packages in one
