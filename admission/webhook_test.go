@@ -44,7 +44,7 @@ const unsigned = "image has no signature from a trusted signer"
 func corpusGate() *tableGate {
 	charlie := "securesystemsengineering/charlie-image@sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff"
 	return &tableGate{table: map[string]answer{
-		"securesystemsengineering/alice-image:test":   allowed("sha256:" + hexA),
+		"securesystemsengineering/alice-image:test": allowed("sha256:" + hexA),
 		charlie: allowed("sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff"),
 		"securesystemsengineering/sample-san-sama:hai": allowed("sha256:"+hexB, gate.Violation{Rule: "max-age", Mode: gate.ModeWarn, Message: "image is 412 days old"}),
 		"busybox": denied("sha256:"+hexC, enforce("signed", unsigned), enforce("no-latest", "the tag is latest (implicit)")),
@@ -56,18 +56,18 @@ func corpusGate() *tableGate {
 		"redis:alpine":                                 allowed("sha256:" + hexB),
 		"mysql:8":                                      denied("sha256:"+hexC, enforce("signed", unsigned)),
 		"docker.io/library/redis:latest@sha256:1111111111111111111111111111111111111111111111111111111111111111": allowed("sha256:1111111111111111111111111111111111111111111111111111111111111111"),
-		"my.reg/deny-me@sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff":                  denied("sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff", enforce("signed", unsigned)),
-		"my.reg/allow-me@sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff":                 allowed("sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff"),
+		"my.reg/deny-me@sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff":                 denied("sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff", enforce("signed", unsigned)),
+		"my.reg/allow-me@sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff":                allowed("sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff"),
 		"test-image": allowed("sha256:" + hexB),
 		"securesystemsengineering/alice-image@sha256:1234567890123456123456789012345612345678901234561234567890123456":      allowed("sha256:1234567890123456123456789012345612345678901234561234567890123456"),
 		"securesystemsengineering/alice-image:test@sha256:1234567890123456123456789012345612345678901234561234567890123456": allowed("sha256:1234567890123456123456789012345612345678901234561234567890123456"),
 		// The real-world cases.
-		"registry.example.com/acme/app@sha256:" + hexA:  allowed("sha256:" + hexA),
-		"docker.io/library/busybox:1.30":                 denied("sha256:"+hexC, enforce("signed", unsigned)),
+		"registry.example.com/acme/app@sha256:" + hexA:                      allowed("sha256:" + hexA),
+		"docker.io/library/busybox:1.30":                                    denied("sha256:"+hexC, enforce("signed", unsigned)),
 		"registry.example.com/acme/debug@sha256:" + strings.Repeat("d", 64): allowed("sha256:" + strings.Repeat("d", 64)),
-		"registry1.example.com/app:1.0.0":                allowed("sha256:" + hexA),
-		"unknown.example.net/tools:latest":               denied("sha256:"+hexB, enforce("approved-registries", "registry unknown.example.net is not approved")),
-		"registry.example.com/acme/job:1.0":              denied("sha256:"+hexB, enforce("signed", unsigned)),
+		"registry1.example.com/app:1.0.0":                                   allowed("sha256:" + hexA),
+		"unknown.example.net/tools:latest":                                  denied("sha256:"+hexB, enforce("approved-registries", "registry unknown.example.net is not approved")),
+		"registry.example.com/acme/job:1.0":                                 denied("sha256:"+hexB, enforce("signed", unsigned)),
 	}}
 }
 
