@@ -158,7 +158,7 @@ func (w *Webhook) answer(ctx context.Context, req *admissionv1.AdmissionRequest,
 	}
 	ns := req.Namespace
 	if anyGlob(w.cfg.Exempt.Namespaces, ns) {
-		w.record(ctx, req, mutate, wl, nil)
+		w.record(ctx, req, mutate, wl, nil, w.cfg.environment(ns, nil))
 		return allow()
 	}
 	checked := wl.Containers
@@ -167,7 +167,7 @@ func (w *Webhook) answer(ctx context.Context, req *admissionv1.AdmissionRequest,
 	}
 	uses, order := w.group(checked)
 	if len(order) == 0 {
-		w.record(ctx, req, mutate, wl, nil)
+		w.record(ctx, req, mutate, wl, nil, w.cfg.environment(ns, nil))
 		return allow()
 	}
 	in := gate.Input{Namespace: ns, Cluster: w.cfg.Cluster}
@@ -186,7 +186,7 @@ func (w *Webhook) answer(ctx context.Context, req *admissionv1.AdmissionRequest,
 	w.evaluate(ctx, in, uses, order)
 	resp := w.respond(req, wl, uses, order, mutate)
 	if resp.Allowed {
-		w.record(ctx, req, mutate, wl, uses)
+		w.record(ctx, req, mutate, wl, uses, in.Environment)
 	}
 	w.log.Log(ctx, levelOf(resp), "admission", "uid", string(req.UID), "operation", string(req.Operation), "kind", kind,
 		"namespace", ns, "name", wl.Name, "allowed", resp.Allowed, "images", len(order), "mutate", mutate,
@@ -395,7 +395,7 @@ func pinPatch(uses map[string]*use, order []string) []byte {
 // record writes an admitted top-level workload to the inventory. The
 // validating webhook records (it answers last, with pinned images); the
 // mutating one does not, and dry runs change nothing.
-func (w *Webhook) record(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool, wl workload, uses map[string]*use) {
+func (w *Webhook) record(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool, wl workload, uses map[string]*use, env string) {
 	if w.inventory == nil || mutate || wl.Owned || (req.DryRun != nil && *req.DryRun) || wl.Name == "" {
 		return
 	}
@@ -407,7 +407,7 @@ func (w *Webhook) record(ctx context.Context, req *admissionv1.AdmissionRequest,
 	}
 	rec := store.Workload{
 		WorkloadKey: store.WorkloadKey{Cluster: w.cfg.Cluster, Namespace: req.Namespace, Kind: wl.Kind, Name: wl.Name},
-		Environment: w.cfg.environment(req.Namespace, nil),
+		Environment: env,
 		At:          w.now(),
 	}
 	for _, c := range wl.Containers {
