@@ -54,3 +54,10 @@ func decodeReview(body []byte) (review, error) {
 	}
 	return review{apiVersion: ar.APIVersion, req: ar.Request}, nil
 }
+
+// CheckReview reports whether body is an AdmissionReview the webhook can
+// answer, without answering it (ErrMalformed, wrapped, when not).
+func CheckReview(body []byte) error {
+	_, err := decodeReview(body)
+	return err
+}
