@@ -223,7 +223,8 @@ func added(req *admissionv1.AdmissionRequest, wl workload) []container {
 }
 
 // group drops exempt images and groups containers by normalised
-// reference, so each unique image is evaluated once per request.
+// reference, so each unique image is evaluated once per request. Each
+// reference is parsed once here; what the patch needs is kept.
 func (w *Webhook) group(cs []container) (map[string]*use, []string) {
 	uses := make(map[string]*use, len(cs))
 	var order []string
@@ -231,6 +232,7 @@ func (w *Webhook) group(cs []container) (map[string]*use, []string) {
 		key := c.Image
 		if r, err := imageref.Parse(c.Image); err == nil {
 			key = r.String()
+			c.parsed, c.pinned = true, r.Pinned()
 		}
 		if anyGlob(w.cfg.Exempt.Images, c.Image) || (key != c.Image && anyGlob(w.cfg.Exempt.Images, key)) {
 			continue
@@ -358,6 +360,21 @@ func denyReasons(d gate.Decision, cfg Config) string {
 	return strings.Join(rs, ", ")
 }
 
+// isDigest accepts sha256:<64 lowercase hex>, the only digest written
+// into objects.
+func isDigest(d string) bool {
+	const prefix = "sha256:"
+	if len(d) != len(prefix)+64 || d[:len(prefix)] != prefix {
+		return false
+	}
+	for i := len(prefix); i < len(d); i++ {
+		if c := d[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 type patchOp struct {
 	Op    string `json:"op"`
 	Path  string `json:"path"`
@@ -373,16 +390,14 @@ func pinPatch(uses map[string]*use, order []string) []byte {
 		if u.decision.Digest == "" || !u.decision.Allowed() {
 			continue
 		}
+		if !isDigest(u.decision.Digest) {
+			continue // a digest that is not one is not written into the object
+		}
 		for _, c := range u.containers {
-			r, err := imageref.Parse(c.Image)
-			if err != nil || r.Pinned() {
+			if !c.parsed || c.pinned {
 				continue // never re-pin; a malformed reference is the gate's to judge
 			}
-			pinned := c.Image + "@" + u.decision.Digest
-			if _, err := imageref.Parse(pinned); err != nil {
-				continue // a digest that is not one is not written into the object
-			}
-			ops = append(ops, patchOp{Op: "replace", Path: c.Pointer, Value: pinned})
+			ops = append(ops, patchOp{Op: "replace", Path: c.Pointer, Value: c.Image + "@" + u.decision.Digest})
 		}
 	}
 	if len(ops) == 0 {

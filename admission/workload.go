@@ -16,6 +16,8 @@ type container struct {
 	Pointer string // JSON pointer of its image field, for patches
 	Name    string
 	Image   string
+	// Set by Webhook.group: the reference parsed, and names a digest.
+	parsed, pinned bool
 }
 
 // workload is what the webhook needs from an admitted object.
