@@ -278,3 +278,23 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+// The parse cache stays bounded and answers as the parser does.
+func TestRefCache(t *testing.T) {
+	var c refCache
+	for i := range refCacheSize + 10 {
+		c.parse(fmt.Sprintf("registry.example.com/app-%d:1", i))
+	}
+	if len(c.m) > refCacheSize {
+		t.Errorf("cache holds %d entries, bound %d", len(c.m), refCacheSize)
+	}
+	if p := c.parse("nginx"); p.key != "docker.io/library/nginx:latest" || !p.parsed || p.pinned {
+		t.Errorf("nginx: %+v", p)
+	}
+	if p := c.parse("UPPER/case:1"); p.parsed || p.key != "UPPER/case:1" {
+		t.Errorf("malformed: %+v", p)
+	}
+	if p := c.parse("nginx@sha256:" + hexA); !p.pinned {
+		t.Errorf("pinned: %+v", p)
+	}
+}

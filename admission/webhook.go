@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -76,6 +77,42 @@ type Webhook struct {
 	log        *slog.Logger
 	now        func() time.Time
 	maxBody    int64
+	refs       refCache
+}
+
+// refCache remembers how image references parse: a cluster runs a bounded
+// set of image strings, and the reference grammar's regular expressions
+// were a quarter of a request's CPU. Emptied when full.
+type refCache struct {
+	mu sync.RWMutex
+	m  map[string]parsedRef
+}
+
+type parsedRef struct {
+	key            string // normalised reference; the input when it does not parse
+	parsed, pinned bool
+}
+
+const refCacheSize = 8192
+
+func (c *refCache) parse(s string) parsedRef {
+	c.mu.RLock()
+	p, ok := c.m[s]
+	c.mu.RUnlock()
+	if ok {
+		return p
+	}
+	p = parsedRef{key: s}
+	if r, err := imageref.Parse(s); err == nil {
+		p = parsedRef{key: r.String(), parsed: true, pinned: r.Pinned()}
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= refCacheSize {
+		c.m = make(map[string]parsedRef, 64)
+	}
+	c.m[s] = p
+	c.mu.Unlock()
+	return p
 }
 
 // New builds a Webhook.
@@ -229,11 +266,9 @@ func (w *Webhook) group(cs []container) (map[string]*use, []string) {
 	uses := make(map[string]*use, len(cs))
 	var order []string
 	for _, c := range cs {
-		key := c.Image
-		if r, err := imageref.Parse(c.Image); err == nil {
-			key = r.String()
-			c.parsed, c.pinned = true, r.Pinned()
-		}
+		p := w.refs.parse(c.Image)
+		key := p.key
+		c.parsed, c.pinned = p.parsed, p.pinned
 		if anyGlob(w.cfg.Exempt.Images, c.Image) || (key != c.Image && anyGlob(w.cfg.Exempt.Images, key)) {
 			continue
 		}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 // container is one image of a workload, where it sits in the object.
@@ -139,8 +137,23 @@ func lookup(top map[string]json.RawMessage, path []string) (json.RawMessage, boo
 	return nil, false, nil
 }
 
+// podContainers is the part of a core/v1 PodSpec the webhook reads, with
+// the same JSON names. Decoding only this (instead of corev1.PodSpec, with
+// its resource quantities, probes and volumes) is most of the webhook's
+// speed; a container list of the wrong shape is still an error.
+type podContainers struct {
+	Containers          []namedImage `json:"containers"`
+	InitContainers      []namedImage `json:"initContainers"`
+	EphemeralContainers []namedImage `json:"ephemeralContainers"`
+}
+
+type namedImage struct {
+	Name  string `json:"name"`
+	Image string `json:"image"`
+}
+
 func (w *workload) addPodSpec(path []string, raw json.RawMessage, kind string) error {
-	var spec corev1.PodSpec
+	var spec podContainers
 	if err := json.Unmarshal(raw, &spec); err != nil {
 		return fmt.Errorf("%s: %s is not a pod spec: %v", kind, dotted(path), err)
 	}
