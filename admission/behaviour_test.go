@@ -291,7 +291,7 @@ func TestRefCache(t *testing.T) {
 	if p := c.parse("nginx"); p.key != "docker.io/library/nginx:latest" || !p.parsed || p.pinned {
 		t.Errorf("nginx: %+v", p)
 	}
-	if p := c.parse("UPPER/case:1"); p.parsed || p.key != "UPPER/case:1" {
+	if p := c.parse("Nginx:1"); p.parsed || p.key != "Nginx:1" {
 		t.Errorf("malformed: %+v", p)
 	}
 	if p := c.parse("nginx@sha256:" + hexA); !p.pinned {
