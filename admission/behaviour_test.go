@@ -298,3 +298,32 @@ func TestRefCache(t *testing.T) {
 		t.Errorf("pinned: %+v", p)
 	}
 }
+
+// Objects that do not fit the one-pass shape: a known kind is denied with
+// the reason, an unknown kind is still searched for its pod template.
+func TestOddObjects(t *testing.T) {
+	g := &tableGate{table: map[string]answer{"bad:1": denied("sha256:"+hexA, enforce("signed", unsigned))}}
+	w := newWebhook(t, g, Config{})
+	wrap := func(group, kind, object string) []byte {
+		return []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"odd","kind":{"group":"` + group +
+			`","version":"v1","kind":"` + kind + `"},"namespace":"ns","operation":"CREATE","object":` + object + `}}`)
+	}
+	ok, msg, _, _ := ask(t, w, wrap("", "Pod", `{"metadata":{"name":"p"},"spec":{"containers":"bad:1"}}`), false)
+	if ok || !strings.Contains(msg, "Pod: object does not decode") {
+		t.Errorf("Pod with a string for containers: %v %s", ok, msg)
+	}
+	ok, msg, _, _ = ask(t, w, wrap("acme.example", "Rollout", `{"metadata":{"name":"r"},"spec":{"containers":7,"template":{"spec":{"containers":[{"name":"a","image":"bad:1"}]}}}}`), false)
+	if ok || !strings.Contains(msg, `spec.template.spec.containers[0] (a) image "bad:1"`) {
+		t.Errorf("unknown kind, odd spec, real template: %v %s", ok, msg)
+	}
+	if ok, msg, _, _ := ask(t, w, wrap("acme.example", "Widget", `{"spec":{"template":"not a pod"}}`), false); !ok {
+		t.Errorf("unknown kind without a pod template denied: %s", msg)
+	}
+	ok, msg, _, _ = ask(t, w, wrap("acme.example", "Rollout", `{"metadata":{"name":"r"},"spec":{"template":{"spec":{"initContainers":[{"name":"i","image":"bad:1"}]}}}}`), false)
+	if ok || !strings.Contains(msg, "spec.template.spec.initContainers[0]") {
+		t.Errorf("unknown kind with a pod template: %v %s", ok, msg)
+	}
+	if ok, msg, _, _ := ask(t, w, wrap("", "Pod", `null`), false); ok || !strings.Contains(msg, "no object") {
+		t.Errorf("null object: %v %s", ok, msg)
+	}
+}

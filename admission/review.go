@@ -21,10 +21,50 @@ var (
 // answer: the HTTP handler turns it into a 400, the CLI into exit 2.
 var ErrMalformed = errors.New("malformed AdmissionReview")
 
-// review is one decoded request and the version to answer in.
+// review is one decoded request and the version to answer in. Most
+// requests decode in one pass, the object straight into objectShape
+// (obj); a request whose object does not fit it is decoded again with the
+// API types, its object kept raw for extractWorkload.
 type review struct {
 	apiVersion string
 	req        *admissionv1.AdmissionRequest
+	obj        *objectShape // one-pass decoding; nil: use req.Object.Raw
+	fast       bool
+	oldRaw     []byte
+}
+
+// fastReview is an AdmissionReview whose object decodes as objectShape.
+// Its Object and OldObject shadow the AdmissionRequest's RawExtensions.
+type fastReview struct {
+	APIVersion string       `json:"apiVersion"`
+	Kind       string       `json:"kind"`
+	Request    *fastRequest `json:"request"`
+}
+
+type fastRequest struct {
+	admissionv1.AdmissionRequest
+	Object    *objectShape    `json:"object"`
+	OldObject json.RawMessage `json:"oldObject"`
+}
+
+// object returns the request's workload.
+func (rv review) object() (workload, error) {
+	k := rv.req.Kind
+	if !rv.fast {
+		return extractWorkload(k.Group, k.Kind, rv.req.Object.Raw)
+	}
+	if rv.obj == nil {
+		return workload{Kind: k.Kind}, fmt.Errorf("%s: request has no object", k.Kind)
+	}
+	return fromShape(k.Group, k.Kind, rv.obj)
+}
+
+// oldObject returns the raw object an UPDATE replaces.
+func (rv review) oldObject() []byte {
+	if rv.fast {
+		return rv.oldRaw
+	}
+	return rv.req.OldObject.Raw
 }
 
 // decodeReview parses an AdmissionReview. What the webhook cannot answer —
@@ -36,23 +76,38 @@ func decodeReview(body []byte) (review, error) {
 	if len(body) == 0 || body[0] != '{' {
 		return review{}, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
 	}
+	var fr fastReview
+	if err := json.Unmarshal(body, &fr); err == nil {
+		if err := checkEnvelope(fr.Kind, fr.APIVersion, fr.Request != nil, fr.Request != nil && fr.Request.UID != ""); err != nil {
+			return review{}, err
+		}
+		return review{apiVersion: fr.APIVersion, req: &fr.Request.AdmissionRequest, obj: fr.Request.Object, fast: true, oldRaw: fr.Request.OldObject}, nil
+	}
 	var ar admissionv1.AdmissionReview
 	if err := json.Unmarshal(body, &ar); err != nil {
 		return review{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if ar.Kind != "AdmissionReview" {
-		return review{}, fmt.Errorf("%w: kind %q, want AdmissionReview", ErrMalformed, ar.Kind)
-	}
-	if ar.APIVersion != versionV1 && ar.APIVersion != versionV1beta1 {
-		return review{}, fmt.Errorf("%w: apiVersion %q, want %s or %s", ErrMalformed, ar.APIVersion, versionV1, versionV1beta1)
-	}
-	if ar.Request == nil {
-		return review{}, fmt.Errorf("%w: no request", ErrMalformed)
-	}
-	if ar.Request.UID == "" {
-		return review{}, fmt.Errorf("%w: request has no uid", ErrMalformed)
+	if err := checkEnvelope(ar.Kind, ar.APIVersion, ar.Request != nil, ar.Request != nil && ar.Request.UID != ""); err != nil {
+		return review{}, err
 	}
 	return review{apiVersion: ar.APIVersion, req: ar.Request}, nil
+}
+
+// checkEnvelope: the kind and version the webhook speaks, a request, a uid.
+func checkEnvelope(kind, apiVersion string, hasRequest, hasUID bool) error {
+	if kind != "AdmissionReview" {
+		return fmt.Errorf("%w: kind %q, want AdmissionReview", ErrMalformed, kind)
+	}
+	if apiVersion != versionV1 && apiVersion != versionV1beta1 {
+		return fmt.Errorf("%w: apiVersion %q, want %s or %s", ErrMalformed, apiVersion, versionV1, versionV1beta1)
+	}
+	if !hasRequest {
+		return fmt.Errorf("%w: no request", ErrMalformed)
+	}
+	if !hasUID {
+		return fmt.Errorf("%w: request has no uid", ErrMalformed)
+	}
+	return nil
 }
 
 // CheckReview reports whether body is an AdmissionReview the webhook can

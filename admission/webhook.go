@@ -145,7 +145,7 @@ func (w *Webhook) Review(ctx context.Context, body []byte, mutate bool) (*admiss
 	if err != nil {
 		return nil, err
 	}
-	resp := w.answer(ctx, rv.req, mutate)
+	resp := w.answer(ctx, rv, mutate)
 	resp.UID = rv.req.UID
 	return &admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: rv.apiVersion, Kind: "AdmissionReview"},
@@ -167,7 +167,8 @@ func deny(code int32, msg string) *admissionv1.AdmissionResponse {
 		Status: metav1.StatusFailure, Code: code, Reason: metav1.StatusReasonForbidden, Message: msg}}
 }
 
-func (w *Webhook) answer(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) *admissionv1.AdmissionResponse {
+func (w *Webhook) answer(ctx context.Context, rv review, mutate bool) *admissionv1.AdmissionResponse {
+	req := rv.req
 	start := w.now()
 	kind := req.Kind.Kind
 	if req.Operation == admissionv1.Delete {
@@ -180,7 +181,7 @@ func (w *Webhook) answer(ctx context.Context, req *admissionv1.AdmissionRequest,
 	if kind == "" {
 		return deny(http.StatusBadRequest, "safeguard: request names no kind")
 	}
-	wl, err := extractWorkload(req.Kind.Group, kind, req.Object.Raw)
+	wl, err := rv.object()
 	if err != nil {
 		return deny(http.StatusBadRequest, "safeguard: cannot read the object: "+err.Error())
 	}
@@ -200,7 +201,7 @@ func (w *Webhook) answer(ctx context.Context, req *admissionv1.AdmissionRequest,
 	}
 	checked := wl.Containers
 	if req.Operation == admissionv1.Update {
-		checked = added(req, wl)
+		checked = added(req.Kind.Group, kind, rv.oldObject(), wl)
 	}
 	uses, order := w.group(checked)
 	if len(order) == 0 {
@@ -241,8 +242,8 @@ func levelOf(r *admissionv1.AdmissionResponse) slog.Level {
 // added returns the containers of an UPDATE whose image the old object did
 // not run anywhere: only what the change adds needs to pass. An old object
 // that cannot be read counts as empty, so everything is checked.
-func added(req *admissionv1.AdmissionRequest, wl workload) []container {
-	old, err := extractWorkload(req.Kind.Group, req.Kind.Kind, req.OldObject.Raw)
+func added(group, kind string, oldRaw []byte, wl workload) []container {
+	old, err := extractWorkload(group, kind, oldRaw)
 	if err != nil {
 		return wl.Containers
 	}

@@ -60,60 +60,134 @@ type objectMeta struct {
 	} `json:"ownerReferences"`
 }
 
+// objectShape is every place a pod spec sits in the kinds the webhook
+// knows — a Pod's spec, a template's spec.template.spec, a CronJob's
+// spec.jobTemplate.spec.template.spec, the legacy EphemeralContainers
+// object — decoded in one pass, with nothing else of the object.
+type objectShape struct {
+	Metadata            *objectMeta  `json:"metadata"`
+	Spec                *specShape   `json:"spec"`
+	EphemeralContainers []namedImage `json:"ephemeralContainers"`
+}
+
+type specShape struct {
+	podContainers
+	Template    *templateShape `json:"template"`
+	JobTemplate *struct {
+		Spec *struct {
+			Template *templateShape `json:"template"`
+		} `json:"spec"`
+	} `json:"jobTemplate"`
+}
+
+type templateShape struct {
+	Spec *podContainers `json:"spec"`
+}
+
 // extractWorkload finds every container image of an object of the given
 // kind. A known workload kind without its pod spec, or with one that does
 // not decode, is an error: the object is malformed and is denied.
 func extractWorkload(group, kind string, raw []byte) (workload, error) {
-	w := workload{Kind: kind}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return w, fmt.Errorf("%s: request has no object", kind)
+		return workload{Kind: kind}, fmt.Errorf("%s: request has no object", kind)
 	}
+	var o objectShape
+	if err := json.Unmarshal(raw, &o); err != nil {
+		if _, known := podSpecPath(group, kind); known {
+			return workload{Kind: kind}, fmt.Errorf("%s: object does not decode: %v", kind, err)
+		}
+		return extractGeneric(kind, raw) // some other shape: look for a pod template only
+	}
+	return fromShape(group, kind, &o)
+}
+
+// fromShape reads a decoded object.
+func fromShape(group, kind string, o *objectShape) (workload, error) {
+	w := workload{Kind: kind}
+	w.setMeta(o.Metadata)
+	path, known := podSpecPath(group, kind)
+	if !known {
+		for _, p := range genericTemplatePaths {
+			if pc := specAt(o, p); pc != nil {
+				w.addContainers(p, pc)
+				return w, nil
+			}
+		}
+		return w, nil
+	}
+	pc := specAt(o, path)
+	if pc == nil {
+		return w, fmt.Errorf("%s: object has no %s", kind, strings.Join(path, "."))
+	}
+	w.addContainers(path, pc)
+	if kind == "Pod" && len(w.Containers) == 0 {
+		return w, fmt.Errorf("Pod: spec has no containers")
+	}
+	return w, nil
+}
+
+// specAt returns the pod spec at path, nil when the object has none there.
+func specAt(o *objectShape, path []string) *podContainers {
+	switch strings.Join(path, ".") {
+	case "":
+		return &podContainers{EphemeralContainers: o.EphemeralContainers}
+	case "spec":
+		if o.Spec != nil {
+			return &o.Spec.podContainers
+		}
+	case "spec.template.spec":
+		if o.Spec != nil && o.Spec.Template != nil {
+			return o.Spec.Template.Spec
+		}
+	case "spec.jobTemplate.spec.template.spec":
+		if o.Spec != nil && o.Spec.JobTemplate != nil && o.Spec.JobTemplate.Spec != nil && o.Spec.JobTemplate.Spec.Template != nil {
+			return o.Spec.JobTemplate.Spec.Template.Spec
+		}
+	}
+	return nil
+}
+
+func (w *workload) setMeta(meta *objectMeta) {
+	if meta == nil {
+		return
+	}
+	w.Name, w.Namespace = meta.Name, meta.Namespace
+	if w.Name == "" {
+		w.Name = meta.GenerateName
+	}
+	for _, o := range meta.OwnerReferences {
+		if o.Controller != nil && *o.Controller {
+			w.Owned = true
+		}
+	}
+}
+
+// extractGeneric handles objects of unknown kinds whose fields do not fit
+// objectShape: it walks to a pod template key by key.
+func extractGeneric(kind string, raw []byte) (workload, error) {
+	w := workload{Kind: kind}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
 		return w, fmt.Errorf("%s: object is not a JSON object: %v", kind, err)
 	}
 	if m, ok := top["metadata"]; ok {
 		var meta objectMeta
-		if err := json.Unmarshal(m, &meta); err != nil {
-			return w, fmt.Errorf("%s: metadata: %v", kind, err)
-		}
-		w.Name, w.Namespace = meta.Name, meta.Namespace
-		if w.Name == "" {
-			w.Name = meta.GenerateName
-		}
-		for _, o := range meta.OwnerReferences {
-			if o.Controller != nil && *o.Controller {
-				w.Owned = true
-			}
+		if json.Unmarshal(m, &meta) == nil {
+			w.setMeta(&meta)
 		}
 	}
-	path, known := podSpecPath(group, kind)
-	if !known {
-		for _, p := range genericTemplatePaths {
-			spec, found, err := lookup(top, p)
-			if err != nil || !found {
-				continue // not a pod template: no images the webhook knows of
-			}
-			return w, w.addPodSpec(p, spec, kind)
+	for _, p := range genericTemplatePaths {
+		spec, found, err := lookup(top, p)
+		if err != nil || !found {
+			continue
 		}
+		var pc podContainers
+		if json.Unmarshal(spec, &pc) != nil {
+			continue // not a pod template: no images the webhook knows of
+		}
+		w.addContainers(p, &pc)
 		return w, nil
-	}
-	if path == nil {
-		return w, w.addPodSpec(nil, raw, kind)
-	}
-	spec, found, err := lookup(top, path)
-	if err != nil {
-		return w, fmt.Errorf("%s: %s: %v", kind, strings.Join(path, "."), err)
-	}
-	if !found {
-		return w, fmt.Errorf("%s: object has no %s", kind, strings.Join(path, "."))
-	}
-	if err := w.addPodSpec(path, spec, kind); err != nil {
-		return w, err
-	}
-	if kind == "Pod" && len(w.Containers) == 0 {
-		return w, fmt.Errorf("Pod: spec has no containers")
 	}
 	return w, nil
 }
@@ -152,11 +226,7 @@ type namedImage struct {
 	Image string `json:"image"`
 }
 
-func (w *workload) addPodSpec(path []string, raw json.RawMessage, kind string) error {
-	var spec podContainers
-	if err := json.Unmarshal(raw, &spec); err != nil {
-		return fmt.Errorf("%s: %s is not a pod spec: %v", kind, dotted(path), err)
-	}
+func (w *workload) addContainers(path []string, spec *podContainers) {
 	add := func(field string, i int, name, image string) {
 		if image == "" {
 			return // nothing to run, nothing to check; the API server rejects it
@@ -178,14 +248,6 @@ func (w *workload) addPodSpec(path []string, raw json.RawMessage, kind string) e
 	for i, c := range spec.EphemeralContainers {
 		add("ephemeralContainers", i, c.Name, c.Image)
 	}
-	return nil
-}
-
-func dotted(path []string) string {
-	if len(path) == 0 {
-		return "object"
-	}
-	return strings.Join(path, ".")
 }
 
 func joinPath(path []string, field string, i int) string {

@@ -30,6 +30,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,15 +50,25 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long to send load")
 	concurrency := flag.Int("concurrency", 32, "concurrent keep-alive clients")
 	mutate := flag.Bool("mutate", false, "send to the mutating webhook (answers carry a patch)")
+	profile := flag.String("server-cpuprofile", "", "write the server's CPU profile to this file")
 	flag.Parse()
 	if *serve {
+		if *profile != "" {
+			f, err := os.Create(*profile)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "admissionload server:", err)
+				os.Exit(1)
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 		if err := runServer(*dir, *containers); err != nil {
 			fmt.Fprintln(os.Stderr, "admissionload server:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	if err := runLoad(*containers, *duration, *concurrency, *mutate); err != nil {
+	if err := runLoad(*containers, *duration, *concurrency, *mutate, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "admissionload:", err)
 		os.Exit(1)
 	}
@@ -155,7 +166,7 @@ func procStat(pid int) (rss, hwm int64, cpu time.Duration) {
 	return rss, hwm, cpu
 }
 
-func runLoad(containers int, duration time.Duration, concurrency int, mutate bool) error {
+func runLoad(containers int, duration time.Duration, concurrency int, mutate bool, profile string) error {
 	dir, err := os.MkdirTemp("", "admissionload-")
 	if err != nil {
 		return err
@@ -165,7 +176,7 @@ func runLoad(containers int, duration time.Duration, concurrency int, mutate boo
 	if err != nil {
 		return err
 	}
-	child := exec.Command(self, "-serve", "-dir", dir, "-containers", strconv.Itoa(containers))
+	child := exec.Command(self, "-serve", "-dir", dir, "-containers", strconv.Itoa(containers), "-server-cpuprofile", profile)
 	stdin, _ := child.StdinPipe()
 	stdout, _ := child.StdoutPipe()
 	child.Stderr = os.Stderr
