@@ -53,7 +53,7 @@ func (w *Webhook) serve(mutate bool) http.Handler {
 			http.Error(rw, "Content-Type must be application/json", http.StatusUnsupportedMediaType)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, w.maxBody))
+		body, err := readBody(rw, r, w.maxBody)
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
@@ -78,6 +78,20 @@ func (w *Webhook) serve(mutate bool) http.Handler {
 		rw.Header().Set("Content-Type", "application/json")
 		rw.Write(b)
 	})
+}
+
+// readBody reads a request body of at most limit bytes, in one
+// allocation when the client sent its length (the API server does).
+func readBody(rw http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(rw, r.Body, limit)
+	if n := r.ContentLength; n > 0 && n <= limit {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(body)
 }
 
 // NewServer wraps a handler in an HTTPS server with the timeouts a webhook

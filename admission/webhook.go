@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -332,6 +333,9 @@ func (w *Webhook) respond(req *admissionv1.AdmissionRequest, wl workload, uses m
 	for _, key := range order {
 		u := uses[key]
 		d := u.decision
+		if d.Allowed() && len(d.Violations) == 0 && d.Incomplete == "" {
+			continue // the common answer: nothing to say
+		}
 		where := describe(u)
 		if !d.Allowed() {
 			denials = append(denials, where+": "+denyReasons(d, w.cfg))
@@ -373,12 +377,12 @@ func (w *Webhook) respond(req *admissionv1.AdmissionRequest, wl workload, uses m
 func describe(u *use) string {
 	parts := make([]string, len(u.containers))
 	for i, c := range u.containers {
-		parts[i] = c.Path
+		parts[i] = c.Path()
 		if c.Name != "" {
 			parts[i] += " (" + c.Name + ")"
 		}
 	}
-	return strings.Join(parts, ", ") + " image " + fmt.Sprintf("%q", u.ref)
+	return strings.Join(parts, ", ") + " image " + strconv.Quote(u.ref)
 }
 
 // denyReasons lists every failed enforce rule, or why there was no answer.
@@ -433,7 +437,7 @@ func pinPatch(uses map[string]*use, order []string) []byte {
 			if !c.parsed || c.pinned {
 				continue // never re-pin; a malformed reference is the gate's to judge
 			}
-			ops = append(ops, patchOp{Op: "replace", Path: c.Pointer, Value: c.Image + "@" + u.decision.Digest})
+			ops = append(ops, patchOp{Op: "replace", Path: c.Pointer(), Value: c.Image + "@" + u.decision.Digest})
 		}
 	}
 	if len(ops) == 0 {
@@ -453,7 +457,7 @@ func (w *Webhook) record(ctx context.Context, req *admissionv1.AdmissionRequest,
 	digests := map[string]string{}
 	for _, u := range uses {
 		for _, c := range u.containers {
-			digests[c.Path] = u.decision.Digest
+			digests[c.Path()] = u.decision.Digest
 		}
 	}
 	rec := store.Workload{
@@ -462,11 +466,12 @@ func (w *Webhook) record(ctx context.Context, req *admissionv1.AdmissionRequest,
 		At:          w.now(),
 	}
 	for _, c := range wl.Containers {
-		d := digests[c.Path]
+		path := c.Path()
+		d := digests[path]
 		if r, err := imageref.Parse(c.Image); err == nil && r.Pinned() {
 			d = r.Digest // what the node pulls
 		}
-		rec.Containers = append(rec.Containers, store.DeployedContainer{Name: c.Name, Path: c.Path, Image: c.Image, Digest: d})
+		rec.Containers = append(rec.Containers, store.DeployedContainer{Name: c.Name, Path: path, Image: c.Image, Digest: d})
 	}
 	if err := w.inventory.PutWorkload(ctx, rec); err != nil {
 		w.log.Error("admission: record deployment", "namespace", req.Namespace, "kind", wl.Kind, "name", wl.Name, "err", err)

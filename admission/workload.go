@@ -8,12 +8,15 @@ import (
 	"strings"
 )
 
-// container is one image of a workload, where it sits in the object.
+// container is one image of a workload and where it sits in the object:
+// the pod spec's path, the list and the index. Path and Pointer are built
+// only when a message, a patch or the inventory needs them.
 type container struct {
-	Path    string // JSON path people read: spec.template.spec.initContainers[0]
-	Pointer string // JSON pointer of its image field, for patches
-	Name    string
-	Image   string
+	spec  []string // path of the pod spec, shared by its containers
+	field string   // containers, initContainers, ephemeralContainers
+	index int
+	Name  string
+	Image string
 	// Set by Webhook.group: the reference parsed, and names a digest.
 	parsed, pinned bool
 }
@@ -231,13 +234,7 @@ func (w *workload) addContainers(path []string, spec *podContainers) {
 		if image == "" {
 			return // nothing to run, nothing to check; the API server rejects it
 		}
-		segs := append(append([]string(nil), path...), field, strconv.Itoa(i))
-		w.Containers = append(w.Containers, container{
-			Path:    joinPath(path, field, i),
-			Pointer: pointer(append(segs, "image")),
-			Name:    name,
-			Image:   image,
-		})
+		w.Containers = append(w.Containers, container{spec: path, field: field, index: i, Name: name, Image: image})
 	}
 	for i, c := range spec.Containers {
 		add("containers", i, c.Name, c.Image)
@@ -250,12 +247,19 @@ func (w *workload) addContainers(path []string, spec *podContainers) {
 	}
 }
 
-func joinPath(path []string, field string, i int) string {
-	p := field + "[" + strconv.Itoa(i) + "]"
-	if len(path) > 0 {
-		p = strings.Join(path, ".") + "." + p
+// Path is the JSON path people read: spec.template.spec.initContainers[0].
+func (c container) Path() string {
+	p := c.field + "[" + strconv.Itoa(c.index) + "]"
+	if len(c.spec) > 0 {
+		p = strings.Join(c.spec, ".") + "." + p
 	}
 	return p
+}
+
+// Pointer is the JSON pointer of the container's image field, for patches.
+func (c container) Pointer() string {
+	segs := append(append([]string(nil), c.spec...), c.field, strconv.Itoa(c.index), "image")
+	return pointer(segs)
 }
 
 // pointer builds a JSON pointer (RFC 6901): '~' is written ~0 and '/' ~1.
