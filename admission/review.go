@@ -8,6 +8,8 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionv1beta1 "k8s.io/api/admission/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // API versions of AdmissionReview the webhook speaks. v1beta1 has the same
@@ -33,8 +35,10 @@ type review struct {
 	oldRaw     []byte
 }
 
-// fastReview is an AdmissionReview whose object decodes as objectShape.
-// Its Object and OldObject shadow the AdmissionRequest's RawExtensions.
+// fastReview is an AdmissionReview whose object decodes as objectShape,
+// with only the request fields the webhook reads (the JSON names of
+// admissionv1.AdmissionRequest); the rest — userInfo, options, resource —
+// is skipped, not decoded.
 type fastReview struct {
 	APIVersion string       `json:"apiVersion"`
 	Kind       string       `json:"kind"`
@@ -42,9 +46,20 @@ type fastReview struct {
 }
 
 type fastRequest struct {
-	admissionv1.AdmissionRequest
-	Object    *objectShape    `json:"object"`
-	OldObject json.RawMessage `json:"oldObject"`
+	UID         types.UID               `json:"uid"`
+	Kind        metav1.GroupVersionKind `json:"kind"`
+	SubResource string                  `json:"subResource"`
+	Name        string                  `json:"name"`
+	Namespace   string                  `json:"namespace"`
+	Operation   admissionv1.Operation   `json:"operation"`
+	DryRun      *bool                   `json:"dryRun"`
+	Object      *objectShape            `json:"object"`
+	OldObject   json.RawMessage         `json:"oldObject"`
+}
+
+func (f *fastRequest) request() *admissionv1.AdmissionRequest {
+	return &admissionv1.AdmissionRequest{UID: f.UID, Kind: f.Kind, SubResource: f.SubResource, Name: f.Name,
+		Namespace: f.Namespace, Operation: f.Operation, DryRun: f.DryRun}
 }
 
 // object returns the request's workload.
@@ -81,7 +96,7 @@ func decodeReview(body []byte) (review, error) {
 		if err := checkEnvelope(fr.Kind, fr.APIVersion, fr.Request != nil, fr.Request != nil && fr.Request.UID != ""); err != nil {
 			return review{}, err
 		}
-		return review{apiVersion: fr.APIVersion, req: &fr.Request.AdmissionRequest, obj: fr.Request.Object, fast: true, oldRaw: fr.Request.OldObject}, nil
+		return review{apiVersion: fr.APIVersion, req: fr.Request.request(), obj: fr.Request.Object, fast: true, oldRaw: fr.Request.OldObject}, nil
 	}
 	var ar admissionv1.AdmissionReview
 	if err := json.Unmarshal(body, &ar); err != nil {
