@@ -8,10 +8,10 @@ import (
 	"github.com/safeguard-dev/safeguard/store"
 )
 
-// Cluster lists the top-level workloads that run in a cluster now. The
-// intended implementation lists Pods with client-go and follows each
-// Pod's controller owner references to the top (Pod → ReplicaSet →
-// Deployment; Pod → Job → CronJob); it is not in this build.
+// Cluster lists the top-level workloads that run in a cluster now.
+// admission/cluster implements it with client-go: it lists Pods and follows
+// each Pod's controller owner references to the top (Pod → ReplicaSet →
+// Deployment; Pod → Job → CronJob).
 type Cluster interface {
 	RunningWorkloads(ctx context.Context) ([]store.WorkloadKey, error)
 }
