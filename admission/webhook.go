@@ -92,6 +92,7 @@ type refCache struct {
 type parsedRef struct {
 	key            string // normalised reference; the input when it does not parse
 	parsed, pinned bool
+	digest         string
 }
 
 const refCacheSize = 8192
@@ -105,7 +106,7 @@ func (c *refCache) parse(s string) parsedRef {
 	}
 	p = parsedRef{key: s}
 	if r, err := imageref.Parse(s); err == nil {
-		p = parsedRef{key: r.String(), parsed: true, pinned: r.Pinned()}
+		p = parsedRef{key: r.String(), parsed: true, pinned: r.Pinned(), digest: r.Digest}
 	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= refCacheSize {
@@ -468,8 +469,8 @@ func (w *Webhook) record(ctx context.Context, req *admissionv1.AdmissionRequest,
 	for _, c := range wl.Containers {
 		path := c.Path()
 		d := digests[path]
-		if r, err := imageref.Parse(c.Image); err == nil && r.Pinned() {
-			d = r.Digest // what the node pulls
+		if p := w.refs.parse(c.Image); p.pinned {
+			d = p.digest // what the node pulls
 		}
 		rec.Containers = append(rec.Containers, store.DeployedContainer{Name: c.Name, Path: path, Image: c.Image, Digest: d})
 	}
