@@ -214,3 +214,26 @@ func TestSelfSignedNames(t *testing.T) {
 		t.Error("verifies for a name it was not issued for")
 	}
 }
+
+// Over HTTPS, an evaluation that overruns the budget (an unknown image
+// whose registry hangs) is answered within the request, by failure mode.
+func TestHTTPSBudgetOverrun(t *testing.T) {
+	for _, mode := range []string{FailClosed, FailOpen} {
+		g := &tableGate{hang: make(chan struct{}), table: map[string]answer{"registry.example.com/new:1": {hang: true}}}
+		dir := t.TempDir()
+		base, _ := startTLS(t, newWebhook(t, g, Config{Budget: 50 * time.Millisecond, FailureMode: mode}), dir)
+		code, b := post(t, clientFor(t, dir, true), base+PathValidate, "application/json", podReview(t, "CREATE", "ns", []string{"registry.example.com/new:1"}, nil))
+		close(g.hang)
+		var out admissionv1.AdmissionReview
+		if code != http.StatusOK || json.Unmarshal(b, &out) != nil || out.Response == nil {
+			t.Fatalf("%s: HTTP %d %s", mode, code, b)
+		}
+		r := out.Response
+		if mode == FailClosed && (r.Allowed || !strings.Contains(r.Result.Message, "budget_exceeded (fail-closed)")) {
+			t.Errorf("fail-closed: %+v", r)
+		}
+		if mode == FailOpen && (!r.Allowed || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "budget_exceeded (fail-open)")) {
+			t.Errorf("fail-open: %+v", r)
+		}
+	}
+}
