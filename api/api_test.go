@@ -292,6 +292,20 @@ func TestEndpoints(t *testing.T) {
 				t.Errorf("%d events", n)
 			}
 		}},
+		{name: "deployments", path: "/api/v1/deployments", status: 200, golden: "deployments"},
+		{name: "production deployments of a digest", path: "/api/v1/deployments?environment=production&digest=" + digestA, status: 200, check: func(t *testing.T, v map[string]any) {
+			ds := list(v, "deployments")
+			if len(ds) != 1 || ds[0].(map[string]any)["workload"] != "web" {
+				t.Errorf("deployments %v", ds)
+			}
+		}},
+		{name: "deployments, no match", path: "/api/v1/deployments?namespace=none", status: 200, check: func(t *testing.T, v map[string]any) {
+			if ds := list(v, "deployments"); len(ds) != 0 {
+				t.Errorf("deployments %v", ds)
+			}
+		}},
+		{name: "deployments, unknown filter", path: "/api/v1/deployments?image=x", status: 400, param: "image"},
+		{name: "deployments, repeated filter", path: "/api/v1/deployments?cluster=a&cluster=b", status: 400, param: "cluster"},
 		{name: "events, bad kind", path: "/api/v1/events?kind=tag_moved&kind=explosion", status: 400, param: "kind"},
 		{name: "events, bad since", path: "/api/v1/events?since=yesterday", status: 400, param: "since"},
 		{name: "events, zero limit", path: "/api/v1/events?limit=0", status: 400, param: "limit"},

@@ -138,6 +138,16 @@ func newFixture(t testing.TB) *fixture {
 			t.Fatal(err)
 		}
 	}
+	for _, w := range []store.Workload{
+		{WorkloadKey: store.WorkloadKey{Cluster: "eu-1", Namespace: "shop", Kind: "Deployment", Name: "web"}, Environment: "production", At: t1,
+			Containers: []store.DeployedContainer{{Name: "app", Path: "spec.template.spec.containers[0]", Image: repo + ":1.0@" + digestA, Digest: digestA}}},
+		{WorkloadKey: store.WorkloadKey{Cluster: "eu-1", Namespace: "dev", Kind: "CronJob", Name: "report"}, Environment: "dev", At: t1,
+			Containers: []store.DeployedContainer{{Name: "job", Path: "spec.jobTemplate.spec.template.spec.containers[0]", Image: other + ":12@" + digestC, Digest: digestC}}},
+	} {
+		if err := st.PutWorkload(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, o := range []store.TagObservation{
 		{Repository: repo, Tag: "latest", Digest: digestA, At: t1},
 		{Repository: repo, Tag: "1.0", Digest: digestA, At: t1},

@@ -43,6 +43,7 @@ type Reader interface {
 	SBOMReader
 	InventoryReader
 	BaseReader
+	DeploymentReader
 }
 
 // RegistryInfo describes one configured registry, as the configuration
@@ -190,6 +191,7 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/api/v1/images/{digest}/trajectory", h: s.imageTrajectory},
 		{method: "GET", path: "/api/v1/findings", query: append([]string{"sbom"}, findingParams...), h: s.listFindings},
 		{method: "GET", path: "/api/v1/events", query: []string{"kind", "since", "limit"}, h: s.listEvents},
+		{method: "GET", path: "/api/v1/deployments", query: deploymentParams, h: s.listDeployments},
 		{method: "GET", path: "/api/v1/feeds", h: s.feeds},
 		{method: "GET", path: "/api/v1/sboms", h: s.listSBOMs},
 		{method: "GET", path: "/api/v1/sboms/{id}", h: s.getSBOM},

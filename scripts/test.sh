@@ -67,6 +67,12 @@ if [ ! -x .bench/bin/cosign ]; then
 fi
 export SAFEGUARD_TEST_COSIGN=$PWD/.bench/bin/cosign
 
+echo "== helm (renders deploy/helm/safeguard in the admission tests)"
+if [ ! -x .bench/bin/helm ]; then
+  GOBIN=$PWD/.bench/bin go install helm.sh/helm/v3/cmd/helm@v3.19.0
+fi
+export SAFEGUARD_TEST_HELM=$PWD/.bench/bin/helm
+
 echo "== go test"
 # Fuzz seed corpora run as ordinary test cases here.
 go test -count=1 -timeout 20m ./... 2>&1 | tee /tmp/safeguard-test.$$.log

@@ -91,6 +91,8 @@ func (e *env) rootCommand() *cobra.Command {
 	root.AddCommand(e.verifyCommand())
 	root.AddCommand(e.lintCommand())
 	root.AddCommand(e.imageCommand())
+	root.AddCommand(e.admissionCommand())
+	root.AddCommand(e.deploymentsCommand())
 	return root
 }
 

@@ -219,6 +219,10 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 			}
 			return nil
 		},
+		// ADMISSION HOOK (for the merge with the gate): build the webhook with
+		// admissionSetup.webhook (internal/cli/admission.go) and add its
+		// w.Routes() here; the API server serves them beside /api/v1 (serve
+		// needs TLS for the API server to call it: admission.CertFiles).
 		Extra: map[string]http.Handler{"POST /api/v1/notifications/registry": registry.NotificationHandler(trigger)},
 	})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}

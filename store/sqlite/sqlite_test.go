@@ -105,3 +105,14 @@ func TestBaseImagesConformance(t *testing.T) {
 		return s
 	})
 }
+
+func TestDeploymentsConformance(t *testing.T) {
+	storetest.RunDeployments(t, func(t *testing.T) storetest.Deployments {
+		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

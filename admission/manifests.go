@@ -1,0 +1,229 @@
+package admission
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+)
+
+// ManifestOptions shape the install manifests. Exactly one of CertManager
+// and CABundle says where the webhook's serving certificate comes from.
+type ManifestOptions struct {
+	Namespace string // default "safeguard"
+	Name      string // Service, Deployment and Secret base name; default "safeguard-webhook"
+	Image     string // default "ghcr.io/safeguard-dev/safeguard:latest"
+	Replicas  int32  // default 2
+	// CertManager adds a cert-manager Issuer and Certificate and has
+	// cert-manager inject the CA into the webhook configurations.
+	CertManager bool
+	// CABundle is the PEM CA that signed the serving certificate in the
+	// Secret <Name>-tls (for example from `admission serve --self-signed`).
+	CABundle []byte
+	// FailurePolicy is what the API server does when the webhook cannot be
+	// reached: Fail (default: enforce means enforce) or Ignore.
+	FailurePolicy string
+	// TimeoutSeconds the API server waits; default 10 (the webhook's own
+	// budget is 2 s, so it answers with a reason first).
+	TimeoutSeconds int32
+}
+
+func (o *ManifestOptions) defaults() error {
+	if o.Namespace == "" {
+		o.Namespace = "safeguard"
+	}
+	if o.Name == "" {
+		o.Name = "safeguard-webhook"
+	}
+	if o.Image == "" {
+		o.Image = "ghcr.io/safeguard-dev/safeguard:latest"
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 2
+	}
+	if o.FailurePolicy == "" {
+		o.FailurePolicy = string(admissionregistrationv1.Fail)
+	}
+	if o.FailurePolicy != string(admissionregistrationv1.Fail) && o.FailurePolicy != string(admissionregistrationv1.Ignore) {
+		return fmt.Errorf("failure policy %q: want Fail or Ignore", o.FailurePolicy)
+	}
+	if o.TimeoutSeconds == 0 {
+		o.TimeoutSeconds = 10
+	}
+	if o.TimeoutSeconds < 1 || o.TimeoutSeconds > 30 {
+		return fmt.Errorf("timeoutSeconds %d: Kubernetes allows 1 to 30", o.TimeoutSeconds)
+	}
+	if o.CertManager == (len(o.CABundle) > 0) {
+		return errors.New("choose one certificate source: cert-manager or a CA bundle")
+	}
+	return nil
+}
+
+// WorkloadResources are the resources both webhooks intercept: every
+// workload kind that carries a pod spec, and the ephemeral-containers
+// sub-resource `kubectl debug` uses.
+func WorkloadResources() []admissionregistrationv1.RuleWithOperations {
+	ops := []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
+	scope := admissionregistrationv1.NamespacedScope
+	rule := func(group string, resources ...string) admissionregistrationv1.RuleWithOperations {
+		return admissionregistrationv1.RuleWithOperations{Operations: ops, Rule: admissionregistrationv1.Rule{
+			APIGroups: []string{group}, APIVersions: []string{"*"}, Resources: resources, Scope: &scope}}
+	}
+	return []admissionregistrationv1.RuleWithOperations{
+		rule("", "pods", "pods/ephemeralcontainers", "replicationcontrollers"),
+		rule("apps", "deployments", "replicasets", "statefulsets", "daemonsets"),
+		rule("batch", "jobs", "cronjobs"),
+	}
+}
+
+// Manifests renders the objects that install the webhook, as multi-document
+// YAML: ServiceAccount, ConfigMap, Deployment, Service, the two webhook
+// configurations, and with cert-manager its Issuer and Certificate.
+func Manifests(o ManifestOptions) ([]byte, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	labels := map[string]string{"app.kubernetes.io/name": "safeguard", "app.kubernetes.io/component": "admission-webhook"}
+	meta := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Namespace: o.Namespace, Labels: labels}
+	}
+	tlsSecret := o.Name + "-tls"
+	yes, no := true, false
+	uid := int64(65532)
+	objs := []any{
+		&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(o.Name)},
+		&corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(o.Name),
+			Data: map[string]string{"admission.yaml": "# admission.Config: cluster, environments, exempt, pin, failure_mode, budget\nexempt:\n  namespaces: [kube-system, " + o.Namespace + "]\n"}},
+		&appsv1.Deployment{
+			TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}, ObjectMeta: meta(o.Name),
+			Spec: appsv1.DeploymentSpec{
+				Replicas: &o.Replicas,
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{
+						ServiceAccountName: o.Name,
+						SecurityContext:    &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid, SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+						Containers: []corev1.Container{{
+							Name:  "webhook",
+							Image: o.Image,
+							Args: []string{"admission", "serve", "--listen", ":8443", "--cert", "/etc/safeguard/tls/tls.crt", "--key", "/etc/safeguard/tls/tls.key",
+								"--config", "/etc/safeguard/config/admission.yaml", "--db", "/var/lib/safeguard/safeguard.db"},
+							Ports: []corev1.ContainerPort{{Name: "https", ContainerPort: 8443, Protocol: corev1.ProtocolTCP}},
+							ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+								Path: "/healthz", Port: intstr.FromString("https"), Scheme: corev1.URISchemeHTTPS}}, PeriodSeconds: 5},
+							SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
+								Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+							VolumeMounts: []corev1.VolumeMount{
+								{Name: "tls", MountPath: "/etc/safeguard/tls", ReadOnly: true},
+								{Name: "config", MountPath: "/etc/safeguard/config", ReadOnly: true},
+								{Name: "data", MountPath: "/var/lib/safeguard"},
+							},
+						}},
+						Volumes: []corev1.Volume{
+							{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: tlsSecret}}},
+							{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: o.Name}}}},
+							{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+						},
+					},
+				},
+			},
+		},
+		&corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}, ObjectMeta: meta(o.Name),
+			Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromString("https"), Protocol: corev1.ProtocolTCP}}}},
+	}
+	var annotations map[string]string
+	if o.CertManager {
+		annotations = map[string]string{"cert-manager.io/inject-ca-from": o.Namespace + "/" + o.Name}
+	}
+	cfgMeta := metav1.ObjectMeta{Name: "safeguard", Labels: labels, Annotations: annotations}
+	fail := admissionregistrationv1.FailurePolicyType(o.FailurePolicy)
+	equivalent := admissionregistrationv1.Equivalent
+	noneOnDryRun := admissionregistrationv1.SideEffectClassNoneOnDryRun // the validating webhook records the inventory, never on dry runs
+	none := admissionregistrationv1.SideEffectClassNone
+	never := admissionregistrationv1.NeverReinvocationPolicy
+	selector := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system", o.Namespace}}}}
+	client := func(path string) admissionregistrationv1.WebhookClientConfig {
+		port := int32(443)
+		return admissionregistrationv1.WebhookClientConfig{
+			Service:  &admissionregistrationv1.ServiceReference{Namespace: o.Namespace, Name: o.Name, Path: &path, Port: &port},
+			CABundle: o.CABundle,
+		}
+	}
+	versions := []string{"v1", "v1beta1"}
+	objs = append(objs,
+		&admissionregistrationv1.ValidatingWebhookConfiguration{
+			TypeMeta: metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"}, ObjectMeta: cfgMeta,
+			Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+				Name: "validate.safeguard.dev", ClientConfig: client(PathValidate), Rules: WorkloadResources(),
+				FailurePolicy: &fail, MatchPolicy: &equivalent, NamespaceSelector: selector, SideEffects: &noneOnDryRun,
+				TimeoutSeconds: &o.TimeoutSeconds, AdmissionReviewVersions: versions,
+			}},
+		},
+		&admissionregistrationv1.MutatingWebhookConfiguration{
+			TypeMeta: metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "MutatingWebhookConfiguration"}, ObjectMeta: cfgMeta,
+			Webhooks: []admissionregistrationv1.MutatingWebhook{{
+				Name: "pin.safeguard.dev", ClientConfig: client(PathMutate), Rules: WorkloadResources(),
+				FailurePolicy: &fail, MatchPolicy: &equivalent, NamespaceSelector: selector, SideEffects: &none,
+				TimeoutSeconds: &o.TimeoutSeconds, AdmissionReviewVersions: versions, ReinvocationPolicy: &never,
+			}},
+		},
+	)
+	if o.CertManager {
+		objs = append(objs,
+			map[string]any{"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+				"metadata": map[string]any{"name": o.Name, "namespace": o.Namespace, "labels": labels},
+				"spec":     map[string]any{"selfSigned": map[string]any{}}},
+			map[string]any{"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+				"metadata": map[string]any{"name": o.Name, "namespace": o.Namespace, "labels": labels},
+				"spec": map[string]any{"secretName": tlsSecret, "dnsNames": ServiceNames(o.Name, o.Namespace),
+					"issuerRef": map[string]any{"name": o.Name, "kind": "Issuer"}}},
+		)
+	}
+	var out bytes.Buffer
+	for i, obj := range objs {
+		// Through JSON into a map, to drop what the API server fills in
+		// (status, a null creationTimestamp) from what a person applies.
+		js, err := json.Marshal(obj)
+		if err != nil {
+			return nil, fmt.Errorf("manifest %d: %w", i, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(js, &m); err != nil {
+			return nil, fmt.Errorf("manifest %d: %w", i, err)
+		}
+		delete(m, "status")
+		dropNullTimestamps(m)
+		b, err := yaml.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("manifest %d: %w", i, err)
+		}
+		out.WriteString("---\n")
+		out.Write(b)
+	}
+	return out.Bytes(), nil
+}
+
+func dropNullTimestamps(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if ts, ok := x["creationTimestamp"]; ok && ts == nil {
+			delete(x, "creationTimestamp")
+		}
+		for _, c := range x {
+			dropNullTimestamps(c)
+		}
+	case []any:
+		for _, c := range x {
+			dropNullTimestamps(c)
+		}
+	}
+}

@@ -1,0 +1,238 @@
+package admission
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"text/template"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+)
+
+const chartDir = "../deploy/helm/safeguard"
+
+func splitDocs(b []byte) [][]byte {
+	var out [][]byte
+	for _, d := range bytes.Split(b, []byte("\n---")) {
+		d = bytes.TrimPrefix(bytes.TrimSpace(d), []byte("---"))
+		if len(bytes.TrimSpace(d)) > 0 {
+			out = append(out, append(d, '\n')) // a final block scalar keeps its newline
+		}
+	}
+	return out
+}
+
+// decodeStrict decodes each document into its Kubernetes type, refusing
+// unknown fields, and returns the objects by kind.
+func decodeStrict(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	objs := map[string]any{}
+	for _, doc := range splitDocs(b) {
+		var tm struct{ APIVersion, Kind string }
+		if err := yaml.Unmarshal(doc, &tm); err != nil {
+			t.Fatalf("not YAML: %v\n%s", err, doc)
+		}
+		var obj any
+		switch tm.APIVersion + " " + tm.Kind {
+		case "v1 ServiceAccount":
+			obj = &corev1.ServiceAccount{}
+		case "v1 ConfigMap":
+			obj = &corev1.ConfigMap{}
+		case "v1 Service":
+			obj = &corev1.Service{}
+		case "apps/v1 Deployment":
+			obj = &appsv1.Deployment{}
+		case "admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration":
+			obj = &admissionregistrationv1.ValidatingWebhookConfiguration{}
+		case "admissionregistration.k8s.io/v1 MutatingWebhookConfiguration":
+			obj = &admissionregistrationv1.MutatingWebhookConfiguration{}
+		case "cert-manager.io/v1 Issuer", "cert-manager.io/v1 Certificate":
+			// Custom resources: no Go types here; the fields used are checked below.
+			obj = &map[string]any{}
+		default:
+			t.Fatalf("unexpected object %s %s", tm.APIVersion, tm.Kind)
+		}
+		if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+			t.Fatalf("%s does not decode strictly: %v", tm.Kind, err)
+		}
+		if _, dup := objs[tm.Kind]; dup {
+			t.Fatalf("two %s objects", tm.Kind)
+		}
+		objs[tm.Kind] = obj
+	}
+	return objs
+}
+
+func TestManifestsAreValidObjects(t *testing.T) {
+	ca := []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+	for _, o := range []ManifestOptions{{CertManager: true, Namespace: "guard"}, {CABundle: ca}} {
+		b, err := Manifests(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs := decodeStrict(t, b)
+		ns := o.Namespace
+		if ns == "" {
+			ns = "safeguard"
+		}
+		want := 6
+		if o.CertManager {
+			want = 8
+		}
+		if len(objs) != want {
+			t.Fatalf("%d objects, want %d", len(objs), want)
+		}
+		v := objs["ValidatingWebhookConfiguration"].(*admissionregistrationv1.ValidatingWebhookConfiguration)
+		m := objs["MutatingWebhookConfiguration"].(*admissionregistrationv1.MutatingWebhookConfiguration)
+		vw, mw := v.Webhooks[0], m.Webhooks[0]
+		if *vw.FailurePolicy != admissionregistrationv1.Fail || *vw.TimeoutSeconds != 10 || *vw.MatchPolicy != admissionregistrationv1.Equivalent ||
+			*vw.SideEffects != admissionregistrationv1.SideEffectClassNoneOnDryRun || *mw.SideEffects != admissionregistrationv1.SideEffectClassNone {
+			t.Errorf("webhook settings: %+v", vw)
+		}
+		for _, sel := range []string{fmt.Sprint(vw.NamespaceSelector.MatchExpressions), fmt.Sprint(mw.NamespaceSelector.MatchExpressions)} {
+			if !strings.Contains(sel, "kubernetes.io/metadata.name NotIn [kube-system "+ns+"]") {
+				t.Errorf("namespaceSelector %s must exclude kube-system and %s", sel, ns)
+			}
+		}
+		if *vw.ClientConfig.Service.Path != PathValidate || *mw.ClientConfig.Service.Path != PathMutate || vw.ClientConfig.Service.Namespace != ns {
+			t.Errorf("client config %+v %+v", vw.ClientConfig.Service, mw.ClientConfig.Service)
+		}
+		resources := fmt.Sprint(vw.Rules)
+		for _, r := range []string{"pods/ephemeralcontainers", "deployments", "cronjobs", "replicationcontrollers", "statefulsets", "daemonsets", "jobs", "replicasets"} {
+			if !strings.Contains(resources, r) {
+				t.Errorf("rules miss %s", r)
+			}
+		}
+		if o.CertManager {
+			if v.Annotations["cert-manager.io/inject-ca-from"] != ns+"/safeguard-webhook" || len(vw.ClientConfig.CABundle) != 0 {
+				t.Errorf("cert-manager injection: %v", v.Annotations)
+			}
+			cert := *objs["Certificate"].(*map[string]any)
+			spec := cert["spec"].(map[string]any)
+			if spec["secretName"] != "safeguard-webhook-tls" || fmt.Sprint(spec["dnsNames"]) != fmt.Sprint(ServiceNames("safeguard-webhook", ns)) {
+				t.Errorf("certificate %v", spec)
+			}
+		} else if !bytes.Equal(vw.ClientConfig.CABundle, ca) || !bytes.Equal(mw.ClientConfig.CABundle, ca) {
+			t.Error("caBundle not carried")
+		}
+		d := objs["Deployment"].(*appsv1.Deployment)
+		if d.Spec.Template.Spec.Volumes[0].Secret.SecretName != "safeguard-webhook-tls" || d.Namespace != ns {
+			t.Errorf("deployment %+v", d.Spec.Template.Spec.Volumes)
+		}
+	}
+	if _, err := Manifests(ManifestOptions{}); err == nil {
+		t.Error("no certificate source accepted")
+	}
+	if _, err := Manifests(ManifestOptions{CertManager: true, CABundle: []byte("x")}); err == nil {
+		t.Error("two certificate sources accepted")
+	}
+}
+
+// renderChart renders the chart's templates with Go's text/template and
+// the few Helm functions they use (quote, b64enc, fail, as Sprig defines
+// them), with values.yaml and overrides.
+func renderChart(t *testing.T, namespace string, override map[string]any) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]any{}
+	if err := yaml.Unmarshal(raw, &values); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range override {
+		values[k] = v
+	}
+	funcs := template.FuncMap{
+		"quote":  func(s any) string { return fmt.Sprintf("%q", fmt.Sprint(s)) },
+		"b64enc": func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+		"fail":   func(msg string) (string, error) { return "", errors.New(msg) },
+	}
+	files, _ := filepath.Glob(filepath.Join(chartDir, "templates", "*.yaml"))
+	sort.Strings(files)
+	var out bytes.Buffer
+	for _, f := range files {
+		tpl, err := template.New(filepath.Base(f)).Funcs(funcs).Option("missingkey=error").ParseFiles(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.WriteString("\n---\n")
+		if err := tpl.Execute(&out, map[string]any{"Values": values, "Release": map[string]any{"Namespace": namespace, "Name": "safeguard"}}); err != nil {
+			t.Fatalf("render %s: %v", f, err)
+		}
+	}
+	return out.Bytes()
+}
+
+// normalise turns every document into plain JSON values sorted by kind,
+// so two renderings compare as objects, not as text.
+func normalise(t *testing.T, b []byte) []string {
+	t.Helper()
+	var out []string
+	for _, doc := range splitDocs(b) {
+		js, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		json.Unmarshal(js, &v)
+		c, _ := json.Marshal(v) // maps marshal with sorted keys
+		out = append(out, string(c))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// The Helm chart renders the same objects as `admission manifests`, for
+// both certificate sources; with the helm binary present ($SAFEGUARD_TEST_HELM,
+// which scripts/test.sh sets, or helm on PATH), helm's own rendering is
+// compared as well.
+func TestHelmChartMatchesManifests(t *testing.T) {
+	ca := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	for _, c := range []struct {
+		opts     ManifestOptions
+		override map[string]any
+		helmArgs []string
+	}{
+		{ManifestOptions{CertManager: true, Namespace: "guard"}, nil, nil},
+		{ManifestOptions{CABundle: []byte(ca), Namespace: "guard"}, map[string]any{"certManager": map[string]any{"enabled": false}, "caBundle": ca},
+			[]string{"--set", "certManager.enabled=false", "--set-string", "caBundle=" + ca}},
+	} {
+		want, err := Manifests(c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := renderChart(t, "guard", c.override)
+		decodeStrict(t, got)
+		if g, w := normalise(t, got), normalise(t, want); strings.Join(g, "\n") != strings.Join(w, "\n") {
+			t.Errorf("chart and manifests differ\n--- chart ---\n%s\n--- manifests ---\n%s", strings.Join(g, "\n"), strings.Join(w, "\n"))
+		}
+		helm := os.Getenv("SAFEGUARD_TEST_HELM") // scripts/test.sh installs helm and sets it
+		if helm == "" {
+			if helm, err = exec.LookPath("helm"); err != nil {
+				t.Log("helm not installed: the chart was rendered with text/template only")
+				continue
+			}
+		}
+		args := append([]string{"template", "safeguard", chartDir, "--namespace", "guard"}, c.helmArgs...)
+		out, err := exec.Command(helm, args...).Output()
+		if err != nil {
+			t.Fatalf("helm template: %v", err)
+		}
+		if g, w := normalise(t, out), normalise(t, want); strings.Join(g, "\n") != strings.Join(w, "\n") {
+			t.Errorf("helm's rendering and manifests differ\n--- helm ---\n%s", strings.Join(g, "\n"))
+		}
+	}
+}

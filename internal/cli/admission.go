@@ -1,0 +1,242 @@
+package cli
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/safeguard-dev/safeguard/admission"
+	"github.com/safeguard-dev/safeguard/store/sqlite"
+)
+
+// errGateUnavailable: the policy gate (branch policy) is not in this build.
+var errGateUnavailable = errors.New("policy gate not available in this build")
+
+// newAdmissionEvaluator builds the policy gate the webhook asks. It is the
+// one place the admission commands meet the gate: when the gate is merged,
+// build it here over the store and the policy file (gate.New(...)) and
+// return it; nothing else in the commands changes.
+func (e *env) newAdmissionEvaluator(ctx context.Context, policyFile string, st *sqlite.Store) (admission.Evaluator, error) {
+	_, _, _ = ctx, policyFile, st
+	return nil, errGateUnavailable
+}
+
+// admissionSetup is what serve and review share: config, store, gate.
+type admissionSetup struct {
+	config, policy, db string
+}
+
+func (s *admissionSetup) flags(cmd *cobra.Command, e *env) {
+	cmd.Flags().StringVar(&s.config, "config", "", "admission config YAML (cluster, environments, exempt, pin, failure_mode, budget)")
+	cmd.Flags().StringVar(&s.policy, "policy", "", "policy file for the gate")
+	cmd.Flags().StringVar(&s.db, "db", e.defaultDB(), "store file (facts per digest; deployment inventory)")
+}
+
+func (s *admissionSetup) loadConfig() (admission.Config, error) {
+	if s.config == "" {
+		return admission.Config{}, nil
+	}
+	data, err := os.ReadFile(s.config)
+	if err != nil {
+		return admission.Config{}, usageError{fmt.Errorf("--config: %w", err)}
+	}
+	cfg, err := admission.ParseConfig(data)
+	if err != nil {
+		return admission.Config{}, usageError{fmt.Errorf("%s: %w", s.config, err)}
+	}
+	return cfg, nil
+}
+
+// webhook opens the store and builds the webhook; close releases the store.
+func (s *admissionSetup) webhook(ctx context.Context, e *env, log *slog.Logger) (w *admission.Webhook, closeFn func(), err error) {
+	cfg, err := s.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, s.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	eval, err := e.newAdmissionEvaluator(ctx, s.policy, st)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	w, err = admission.New(admission.Options{Evaluator: eval, Config: cfg, Inventory: st, Logger: log, Now: e.now})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return w, func() { st.Close() }, nil
+}
+
+func (e *env) admissionCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "admission",
+		Short: "Kubernetes admission webhook: serve, review a saved AdmissionReview, print install manifests",
+	}
+	cmd.AddCommand(e.admissionServeCommand(), e.admissionReviewCommand(), e.admissionManifestsCommand())
+	return cmd
+}
+
+func (e *env) admissionServeCommand() *cobra.Command {
+	var s admissionSetup
+	var listen, certFile, keyFile, selfSigned, service, namespace string
+	cmd := &cobra.Command{
+		Use:   "serve (--cert FILE --key FILE | --self-signed DIR) [--listen ADDR] [--config FILE] [--policy FILE] [--db FILE]",
+		Short: "Serve the validating and mutating webhooks over HTTPS (webhook-only deployment)",
+		Long: `serve answers AdmissionReviews on ` + admission.PathValidate + ` and ` + admission.PathMutate + `
+over HTTPS. The certificate and key files are re-read when they change
+(cert-manager rotates them in place). --self-signed DIR creates a development
+CA and serving certificate in DIR when it holds none, and prints the caBundle
+to put in the webhook configurations (or pass to 'admission manifests
+--ca-bundle DIR/ca.crt').`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (selfSigned != "") == (certFile != "" || keyFile != "") || (selfSigned == "" && (certFile == "" || keyFile == "")) {
+				return usageError{errors.New("give --cert FILE and --key FILE, or --self-signed DIR")}
+			}
+			ctx := cmd.Context()
+			log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+			w, closeStore, err := s.webhook(ctx, e, log)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			if selfSigned != "" {
+				ca, c, k, err := admission.LoadOrCreateSelfSigned(selfSigned, service, namespace, e.now())
+				if err != nil {
+					return fmt.Errorf("self-signed certificate in %s: %w", selfSigned, err)
+				}
+				certFile, keyFile = c, k
+				fmt.Fprintf(e.stdout, "caBundle: %s\n", base64.StdEncoding.EncodeToString(append(ca, '\n')))
+			}
+			certs, err := admission.LoadCertFiles(certFile, keyFile, log)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("listen %s: %w", listen, err)
+			}
+			srv := admission.NewServer(w.Handler(), certs.TLSConfig())
+			done := make(chan error, 1)
+			go func() { done <- srv.ServeTLS(ln, "", "") }()
+			log.Info("admission webhook listening", "addr", ln.Addr().String())
+			select {
+			case err := <-done:
+				return err
+			case <-ctx.Done():
+				shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := srv.Shutdown(shut); err != nil {
+					return err
+				}
+				if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+					return err
+				}
+				return nil
+			}
+		},
+	}
+	s.flags(cmd, e)
+	cmd.Flags().StringVar(&listen, "listen", ":8443", "address to serve HTTPS on")
+	cmd.Flags().StringVar(&certFile, "cert", "", "TLS certificate file (PEM), reloaded on change")
+	cmd.Flags().StringVar(&keyFile, "key", "", "TLS key file (PEM), reloaded on change")
+	cmd.Flags().StringVar(&selfSigned, "self-signed", "", "development: create (once) and serve a self-signed pair in DIR")
+	cmd.Flags().StringVar(&service, "service", "safeguard-webhook", "Service name the self-signed certificate is issued for")
+	cmd.Flags().StringVar(&namespace, "namespace", "safeguard", "namespace of that Service")
+	return cmd
+}
+
+func (e *env) admissionReviewCommand() *cobra.Command {
+	var s admissionSetup
+	var mutate bool
+	cmd := &cobra.Command{
+		Use:   "review FILE [--mutate] [--config FILE] [--policy FILE] [--db FILE]",
+		Short: "Answer a saved AdmissionReview and print the response (exit 1 when denied)",
+		Long: `review answers an AdmissionReview read from FILE ('-' for stdin) exactly as the
+webhook would, and prints the AdmissionReview response JSON. It exits 1 when
+the request is denied, so CI can check cluster manifests; --mutate prints the
+mutating webhook's answer with its digest-pinning patch.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			var body []byte
+			var err error
+			if name == "-" {
+				body, err = readAllLimited(cmd.InOrStdin(), admission.DefaultMaxBodyBytes)
+			} else {
+				body, err = os.ReadFile(name)
+			}
+			if err != nil {
+				return usageError{fmt.Errorf("read %s: %w", name, err)}
+			}
+			if err := admission.CheckReview(body); err != nil {
+				return usageError{fmt.Errorf("%s: %w", name, err)}
+			}
+			w, closeStore, err := s.webhook(cmd.Context(), e, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			out, err := w.Review(cmd.Context(), body, mutate)
+			if err != nil {
+				return usageError{fmt.Errorf("%s: %w", name, err)}
+			}
+			b, _ := json.MarshalIndent(out, "", "  ")
+			fmt.Fprintf(e.stdout, "%s\n", b)
+			if !out.Response.Allowed {
+				return errCheckFailed
+			}
+			return nil
+		},
+	}
+	s.flags(cmd, e)
+	cmd.Flags().BoolVar(&mutate, "mutate", false, "answer as the mutating webhook (digest-pinning patch)")
+	return cmd
+}
+
+func (e *env) admissionManifestsCommand() *cobra.Command {
+	var o admission.ManifestOptions
+	var caFile string
+	cmd := &cobra.Command{
+		Use:   "manifests (--cert-manager | --ca-bundle FILE) [--namespace NS] [--image IMAGE]",
+		Short: "Print the Kubernetes objects that install the webhook",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if caFile != "" {
+				ca, err := os.ReadFile(caFile)
+				if err != nil {
+					return usageError{fmt.Errorf("--ca-bundle: %w", err)}
+				}
+				if !looksLikePEMCert(ca) {
+					return usageError{fmt.Errorf("--ca-bundle %s: not a PEM certificate", caFile)}
+				}
+				o.CABundle = ca
+			}
+			b, err := admission.Manifests(o)
+			if err != nil {
+				return usageError{err}
+			}
+			_, err = e.stdout.Write(b)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&o.Namespace, "namespace", "safeguard", "namespace to install into (excluded from admission)")
+	cmd.Flags().StringVar(&o.Image, "image", "ghcr.io/safeguard-dev/safeguard:latest", "safeguard container image")
+	cmd.Flags().BoolVar(&o.CertManager, "cert-manager", false, "let cert-manager issue the certificate and inject the CA bundle")
+	cmd.Flags().StringVar(&caFile, "ca-bundle", "", "PEM CA that signed the serving certificate in Secret safeguard-webhook-tls")
+	cmd.Flags().StringVar(&o.FailurePolicy, "failure-policy", "Fail", "Fail or Ignore when the webhook cannot be reached")
+	cmd.Flags().Int32Var(&o.TimeoutSeconds, "timeout", 10, "timeoutSeconds of the webhook configurations (1-30)")
+	return cmd
+}
