@@ -46,6 +46,17 @@ type Result struct {
 // when an enforce-mode rule fails after waivers; warn and audit violations
 // are reported but allow. It never touches the network or the store.
 func (p *Policy) Evaluate(f Facts, d Deployment, now time.Time) Result {
+	return p.evaluate(f, d, now, "")
+}
+
+// EvaluateReference applies only the references rules: what can be decided
+// from the reference alone, before any registry is contacted. The gate
+// refuses a typosquatted or malformed reference without resolving it.
+func (p *Policy) EvaluateReference(f Facts, d Deployment, now time.Time) Result {
+	return p.evaluate(f, d, now, TypeReferences)
+}
+
+func (p *Policy) evaluate(f Facts, d Deployment, now time.Time, only string) Result {
 	if f.Reference.Name == "" && f.Reference.Raw != "" {
 		if r, err := ParseReference(f.Reference.Raw); err == nil {
 			f.Reference = r
@@ -57,7 +68,7 @@ func (p *Policy) Evaluate(f Facts, d Deployment, now time.Time) Result {
 	refsDone := false
 	expired := map[int]bool{}
 	for _, r := range p.Rules {
-		if !r.Scope.Applies(&f, d) {
+		if (only != "" && r.Type != only) || !r.Scope.Applies(&f, d) {
 			continue
 		}
 		var c check
