@@ -252,4 +252,3 @@ func (g *Gate) base(ctx context.Context, f *policy.Facts, digest string) error {
 	}
 	return nil
 }
-
