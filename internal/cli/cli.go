@@ -89,6 +89,8 @@ func (e *env) rootCommand() *cobra.Command {
 	root.AddCommand(e.serveCommand())
 	root.AddCommand(e.demoCommand())
 	root.AddCommand(e.verifyCommand())
+	root.AddCommand(e.gateCommand())
+	root.AddCommand(e.policyCommand())
 	return root
 }
 
