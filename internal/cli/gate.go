@@ -26,9 +26,9 @@ var errDenied = fmt.Errorf("%w: denied by policy", errCheckFailed)
 
 type gateFlags struct {
 	policy, env, namespace, cluster, format, db, config string
-	feeds                                              []string
-	insecure, failOpen                                 bool
-	budget                                             time.Duration
+	feeds                                               []string
+	insecure, failOpen                                  bool
+	budget                                              time.Duration
 }
 
 func (e *env) gateCommand() *cobra.Command {
