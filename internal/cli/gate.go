@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/safeguard-dev/safeguard/api"
 	"github.com/safeguard-dev/safeguard/gate"
 	"github.com/safeguard-dev/safeguard/policy"
 	"github.com/safeguard-dev/safeguard/registry"
@@ -129,7 +130,7 @@ func (e *env) runGate(ctx context.Context, f gateFlags, images []string) error {
 			return usageError{errors.New("the policy has vulnerability rules but the store holds no advisories: pass --feed files or a --db with imported feeds (an empty database would make every image look clean)")}
 		}
 	}
-	g, err := e.newGate(st, pol, cfg, f)
+	g, err := e.newGate(st, pol, cfg, f, "cli", f.db != "")
 	if err != nil {
 		return err
 	}
@@ -150,15 +151,17 @@ func (e *env) runGate(ctx context.Context, f gateFlags, images []string) error {
 	return nil
 }
 
-func (e *env) newGate(st *sqlite.Store, pol *policy.Policy, cfg *registry.Config, f gateFlags) (*gate.Gate, error) {
+// newGate builds a gate over the store and the registries; log says
+// whether decisions go to the store's decision log.
+func (e *env) newGate(st *sqlite.Store, pol *policy.Policy, cfg *registry.Config, f gateFlags, caller string, log bool) (*gate.Gate, error) {
 	o := gate.Options{
-		Policy: pol, Store: st, Now: e.now, Budget: f.budget, Caller: "cli",
+		Policy: pol, Store: st, Now: e.now, Budget: f.budget, Caller: caller,
 		Source: &gate.Registries{Crawler: &registry.Crawler{Inventory: st, SBOMs: registrySBOMs{st: st, now: e.now}, Now: e.now, Getenv: e.getenv}, Config: cfg, Insecure: f.insecure},
 	}
 	if f.failOpen {
 		o.FailureMode = gate.FailOpen
 	}
-	if f.db != "" {
+	if log {
 		o.Log = st
 	}
 	if pol.Trust != nil {
@@ -327,4 +330,21 @@ violated rules (see docs/POLICY.md). Exit status: 0 all pass, 1 a case failed,
 	cmd.Flags().StringVar(&pol, "policy", "", "policy file for every test file (default: the one each file names)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
+}
+
+// serveGate builds the gate serve answers POST /api/v1/gate with; nil (no
+// gate) without a policy file.
+func (e *env) serveGate(st *sqlite.Store, cfg *registry.Config, path string) (api.Gate, error) {
+	if path == "" {
+		return nil, nil
+	}
+	pol, err := policy.Load(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	g, err := e.newGate(st, pol, cfg, gateFlags{budget: gate.DefaultBudget}, "api", true)
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
 }
