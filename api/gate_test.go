@@ -155,11 +155,18 @@ func TestGateEndpointBadRequests(t *testing.T) {
 
 // BenchmarkGateAPIKnownDigest is a gate call for a known digest through
 // the API on loopback: HTTP, JSON, store lookups, policy, decision log.
+// Clean is a one-package image; Vulnerable is Keycloak 10.0.2 (226
+// findings, denied).
 func BenchmarkGateAPIKnownDigest(b *testing.B) {
+	b.Run("Clean", func(b *testing.B) { benchGateAPI(b, "signed-clean", `"verdict":"allow"`) })
+	b.Run("Vulnerable", func(b *testing.B) { benchGateAPI(b, "vulnerable", `"verdict":"deny"`) })
+}
+
+func benchGateAPI(b *testing.B, image, want string) {
 	srv, w, _ := gateServer(b)
 	c := srv.Client()
-	body, _ := json.Marshal(gate.Request{Images: []string{w.Pinned("signed-clean")}, Input: gate.Input{Environment: "production"}})
-	if code, raw := post(b, c, srv.URL+"/api/v1/gate", string(body)); code != 200 || !bytes.Contains(raw, []byte(`"verdict":"allow"`)) {
+	body, _ := json.Marshal(gate.Request{Images: []string{w.Pinned(image)}, Input: gate.Input{Environment: "production"}})
+	if code, raw := post(b, c, srv.URL+"/api/v1/gate", string(body)); code != 200 || !bytes.Contains(raw, []byte(want)) {
 		b.Fatalf("%d %s", code, raw)
 	}
 	b.ResetTimer()

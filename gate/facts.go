@@ -98,7 +98,7 @@ func (g *Gate) gather(ctx context.Context, f *policy.Facts, images []store.Image
 	if err != nil {
 		return err
 	}
-	if index || len(tags) == 0 {
+	if index {
 		if more, err := g.o.Store.Tags(ctx, first.Digest); err == nil {
 			tags = append(tags, more...)
 		}
@@ -130,11 +130,9 @@ func (g *Gate) gather(ctx context.Context, f *policy.Facts, images []store.Image
 		f.SBOM.Packages = 0
 	}
 	if len(sbomIDs) > 0 {
-		fs, err := g.o.Store.Findings(ctx, store.FindingFilter{SBOMIDs: sbomIDs})
-		if err != nil {
+		if f.Findings, err = g.findings(ctx, sbomIDs); err != nil {
 			return err
 		}
-		f.Findings = findings(fs)
 	}
 	if err := g.base(ctx, f, first.Digest); err != nil {
 		return err
@@ -196,6 +194,36 @@ func (g *Gate) sboms(ctx context.Context, digest string) (sbomFacts, error) {
 		}
 	}
 	return s, nil
+}
+
+// findings reads the open findings of some SBOMs, from the cache when the
+// feeds have not changed since.
+func (g *Gate) findings(ctx context.Context, ids []int64) ([]policy.Finding, error) {
+	gen, err := g.o.Store.FeedGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	key := fmt.Sprint(sorted)
+	g.mu.Lock()
+	e, ok := g.found[key]
+	g.mu.Unlock()
+	if ok && e.generation == gen {
+		return e.findings, nil
+	}
+	fs, err := g.o.Store.Findings(ctx, store.FindingFilter{SBOMIDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	out := findings(fs)
+	g.mu.Lock()
+	if len(g.found) >= maxTagCache {
+		clear(g.found)
+	}
+	g.found[key] = foundEntry{generation: gen, findings: out}
+	g.mu.Unlock()
+	return out, nil
 }
 
 // findings turns stored findings into policy findings, one per

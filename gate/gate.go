@@ -53,6 +53,7 @@ type Store interface {
 	Findings(ctx context.Context, f store.FindingFilter) ([]store.Finding, error)
 	BaseChain(ctx context.Context, digest string) ([]store.BaseLink, error)
 	TagHistory(ctx context.Context, repository, tag string) ([]store.TagRecord, error)
+	FeedGeneration(ctx context.Context) (int64, error)
 }
 
 // Signatures returns an image's signature status under the trust policy
@@ -109,6 +110,16 @@ type Gate struct {
 	o   Options
 	mu  sync.Mutex
 	tag map[string]tagEntry
+	// found caches findings per set of SBOMs at one feed generation:
+	// reading 200 findings is most of a decision's cost, and they change
+	// only when a feed import (which bumps the generation) or a new SBOM
+	// (a new set) changes them.
+	found map[string]foundEntry
+}
+
+type foundEntry struct {
+	generation int64
+	findings   []policy.Finding
 }
 
 type tagEntry struct {
@@ -140,7 +151,7 @@ func New(o Options) (*Gate, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Gate{o: o, tag: map[string]tagEntry{}}, nil
+	return &Gate{o: o, tag: map[string]tagEntry{}, found: map[string]foundEntry{}}, nil
 }
 
 // Policy is the policy the gate evaluates.

@@ -45,6 +45,12 @@ type fixture struct {
 }
 
 func setup(t *testing.T, doc string, opts ...func(*gate.Options)) *fixture {
+	return setupTB(t, doc, opts...)
+}
+
+func setupB(b *testing.B) *fixture { return setupTB(b, testPolicy) }
+
+func setupTB(t testing.TB, doc string, opts ...func(*gate.Options)) *fixture {
 	t.Helper()
 	w := gatetest.New(t)
 	st := gatetest.Store(t, "..")
@@ -263,5 +269,25 @@ func TestOptions(t *testing.T) {
 	}
 	if _, err := gate.New(gate.Options{Policy: p, Store: &sqlite.Store{}, FailureMode: "fail-sometimes"}); err == nil || !strings.Contains(err.Error(), "fail-sometimes") {
 		t.Errorf("bad failure mode: %v", err)
+	}
+}
+
+// Findings are cached per feed generation: an import that makes a clean
+// image vulnerable changes the next decision.
+func TestFeedImportReachesTheNextDecision(t *testing.T) {
+	fx := setup(t, "version: 1\nname: crit\nrules:\n  - {name: no-critical, type: vulnerabilities, with: {severity: critical}}\n")
+	ctx := context.Background()
+	ref := fx.w.Pinned("signed-clean")
+	if d := fx.g.Evaluate(ctx, ref, gate.Input{}); d.Verdict != gate.Allow {
+		t.Fatalf("before: %+v", d)
+	}
+	osv := filepath.Join(t.TempDir(), "GHSA-test-0001.json")
+	os.WriteFile(osv, []byte(`{"id":"GHSA-test-0001","aliases":["CVE-2099-0001"],"modified":"2026-06-01T00:00:00Z","published":"2026-06-01T00:00:00Z",
+		"affected":[{"package":{"ecosystem":"Maven","name":"org.example:clean"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0.1"}]}]}],
+		"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]}`), 0o644)
+	gatetest.Import(t, fx.st, osv)
+	d := fx.g.Evaluate(ctx, ref, gate.Input{})
+	if d.Verdict != gate.Deny || !strings.Contains(d.Violations[0].Message, "GHSA-test-0001 (CVE-2099-0001) in org.example:clean 1.0.0") {
+		t.Fatalf("after the import: %+v", d)
 	}
 }

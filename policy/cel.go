@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -16,6 +17,7 @@ type celRule struct {
 	Expression string `yaml:"expression"`
 	Message    string `yaml:"message"`
 	prg        cel.Program
+	needs      celNeeds
 }
 
 func newCELEnv() (*cel.Env, error) {
@@ -52,7 +54,7 @@ func compileCEL(n *yaml.Node) (*celRule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("with.expression: %w", err)
 	}
-	cr.prg = prg
+	cr.prg, cr.needs = prg, needsOf(cr.Expression)
 	return cr, nil
 }
 
@@ -73,9 +75,27 @@ func (cr *celRule) check(vars map[string]any) check {
 }
 
 // celVars builds the activation: the fact model as CEL maps and lists.
-func celVars(f *Facts, d Deployment, now time.Time) map[string]any {
+// celNeeds says which costly parts of the fact model the policy's
+// expressions can reference. Building CEL maps for 250 findings costs far
+// more than evaluating a rule, so a part no expression names is left out;
+// the test is a plain word match on the source, which can only include
+// too much, never too little.
+type celNeeds struct{ findings, base, provenance bool }
+
+func needsOf(expr string) celNeeds {
+	return celNeeds{findings: strings.Contains(expr, "findings"), base: strings.Contains(expr, "base"), provenance: strings.Contains(expr, "provenance")}
+}
+
+func (n celNeeds) or(m celNeeds) celNeeds {
+	return celNeeds{n.findings || m.findings, n.base || m.base, n.provenance || m.provenance}
+}
+
+func celVars(f *Facts, d Deployment, now time.Time, need celNeeds) map[string]any {
 	findings := make([]any, 0, len(f.Findings))
 	for _, fd := range f.Findings {
+		if !need.findings {
+			break
+		}
 		if !fd.Open() {
 			continue
 		}
@@ -89,11 +109,17 @@ func celVars(f *Facts, d Deployment, now time.Time) map[string]any {
 	}
 	base := make([]any, 0, len(f.Base))
 	for _, b := range f.Base {
+		if !need.base {
+			break
+		}
 		base = append(base, map[string]any{"repository": b.Repository, "tag": b.Tag, "tags": strs(b.Tags), "digest": b.Digest,
 			"method": b.Method, "confidence": b.Confidence, "outdated": b.Outdated})
 	}
 	prov := make([]any, 0, len(f.Provenance))
 	for _, p := range f.Provenance {
+		if !need.provenance {
+			break
+		}
 		prov = append(prov, map[string]any{"builder_id": p.BuilderID, "build_type": p.BuildType, "source_repository": p.SourceRepository, "source_commit": p.SourceCommit})
 	}
 	r := f.Reference

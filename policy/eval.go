@@ -92,7 +92,7 @@ func (p *Policy) evaluate(f Facts, d Deployment, now time.Time, only string) Res
 			c = r.age.check(&f, now)
 		case r.cel != nil:
 			if vars == nil {
-				vars = celVars(&f, d, now)
+				vars = celVars(&f, d, now, p.celUses)
 			}
 			c = r.cel.check(vars)
 		}
@@ -125,18 +125,21 @@ func (p *Policy) evaluate(f Facts, d Deployment, now time.Time, only string) Res
 
 // waiveFindings removes waived findings from a vulnerabilities check.
 func (p *Policy) waiveFindings(r *Rule, f *Facts, c check, now time.Time, res *Result, expired map[int]bool) check {
-	var left []Finding
+	if len(p.Waivers) == 0 {
+		return c
+	}
+	var left []*Finding
 	for _, fd := range c.findings {
 		waived := false
 		for i, w := range p.Waivers {
-			if !w.coversFinding(fd) || !w.coversImage(f) {
+			if !w.coversFinding(*fd) || !w.coversImage(f) {
 				continue
 			}
 			if w.Expired(now) {
 				expired[i] = true
 				continue
 			}
-			res.Suppressed = append(res.Suppressed, Suppressed{Rule: r.Name, Finding: fd.ID, Package: fd.Package, Message: findingText(fd),
+			res.Suppressed = append(res.Suppressed, Suppressed{Rule: r.Name, Finding: fd.ID, Package: fd.Package, Message: findingText(*fd),
 				Owner: w.Owner, Reason: w.Reason, Expires: w.Expires})
 			waived = true
 			break

@@ -62,6 +62,7 @@ type Policy struct {
 	hash    string
 	catalog *imageref.Catalog
 	hasCEL  bool
+	celUses celNeeds
 
 	// refChecks caches reference findings per raw reference: the same few
 	// references are asked again and again, and the checks compare against
@@ -365,7 +366,9 @@ func compileRule(rf ruleFile, p *Policy) (*Rule, error) {
 		r.age, err = compileAge(&rf.With)
 	case TypeCEL:
 		r.cel, err = compileCEL(&rf.With)
-		p.hasCEL = true
+		if err == nil {
+			p.hasCEL, p.celUses = true, p.celUses.or(r.cel.needs)
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -18,7 +18,7 @@ import (
 // made it fail, so waivers can remove them one by one.
 type check struct {
 	message  string
-	findings []Finding
+	findings []*Finding // into Facts.Findings
 }
 
 // ---- signature ----
@@ -198,11 +198,26 @@ func compileVuln(n *yaml.Node) (*vulnParams, error) {
 	return vp, nil
 }
 
-func (vp *vulnParams) matches(fd Finding, now time.Time) bool {
+// sevRank is severities[s] without the map lookup (the hot loop).
+func sevRank(s string) int {
+	switch s {
+	case "critical":
+		return 4
+	case "high":
+		return 3
+	case "medium":
+		return 2
+	case "low":
+		return 1
+	}
+	return 0
+}
+
+func (vp *vulnParams) matches(fd *Finding, now time.Time) bool {
 	if !fd.Open() {
 		return false
 	}
-	if vp.minSev > 0 && severities[fd.Severity] < vp.minSev {
+	if vp.minSev > 0 && sevRank(fd.Severity) < vp.minSev {
 		return false
 	}
 	if vp.MinCVSS > 0 && fd.CVSS < vp.MinCVSS {
@@ -258,9 +273,9 @@ func (vp *vulnParams) check(f *Facts, now time.Time) check {
 			return check{message: m + ", so its vulnerabilities are unknown"}
 		}
 	}
-	var hits []Finding
-	for _, fd := range f.Findings {
-		if vp.matches(fd, now) {
+	var hits []*Finding
+	for i := range f.Findings {
+		if fd := &f.Findings[i]; vp.matches(fd, now) {
 			hits = append(hits, fd)
 		}
 	}
@@ -270,7 +285,7 @@ func (vp *vulnParams) check(f *Facts, now time.Time) check {
 	return check{message: vulnMessage(vp, hits), findings: hits}
 }
 
-func vulnMessage(vp *vulnParams, hits []Finding) string {
+func vulnMessage(vp *vulnParams, hits []*Finding) string {
 	const show = 5
 	var list []string
 	for i, h := range hits {
@@ -278,7 +293,7 @@ func vulnMessage(vp *vulnParams, hits []Finding) string {
 			list = append(list, fmt.Sprintf("and %d more", len(hits)-show))
 			break
 		}
-		list = append(list, findingText(h))
+		list = append(list, findingText(*h))
 	}
 	noun := "finding"
 	if len(hits) > 1 {

@@ -32,20 +32,40 @@ func Store(t testing.TB, root string) *sqlite.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	for _, f := range FeedFiles {
-		b, err := feed.Load(filepath.Join(root, f), feed.Options{})
-		if err != nil {
+		Import(t, st, filepath.Join(root, f))
+	}
+	return st
+}
+
+// Import imports one feed file and re-matches what its delta touched, as
+// `safeguard feed import` does.
+func Import(t testing.TB, st *sqlite.Store, path string) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := feed.Load(path, feed.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := store.FeedData{Source: path, Advisories: b.Advisories, KEV: b.KEV, KEVComplete: b.KEVComplete, EPSS: b.EPSS, At: Created,
+		Scores: map[string]advisory.Scored{}, Hashes: map[string]string{}}
+	for _, a := range b.Advisories {
+		d.Scores[a.ID], d.Hashes[a.ID] = feed.Score(a), feed.ContentHash(a)
+	}
+	if _, err := st.ImportFeed(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	scope, err := st.PendingRematch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scope.Keys) > 0 {
+		if _, err := vuln.Reconcile(ctx, st, scope, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		d := store.FeedData{Source: f, Advisories: b.Advisories, KEV: b.KEV, KEVComplete: b.KEVComplete, EPSS: b.EPSS, At: Created,
-			Scores: map[string]advisory.Scored{}, Hashes: map[string]string{}}
-		for _, a := range b.Advisories {
-			d.Scores[a.ID], d.Hashes[a.ID] = feed.Score(a), feed.ContentHash(a)
-		}
-		if _, err := st.ImportFeed(ctx, d); err != nil {
+		if err := st.ClearPending(ctx, scope); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return st
 }
 
 // Sink ingests SBOMs a crawl finds and matches them on arrival, as the
