@@ -47,4 +47,3 @@ func BenchmarkEvaluateBaselineClean(b *testing.B) {
 		p.Evaluate(f, d, now)
 	}
 }
-
