@@ -180,7 +180,7 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 	if err != nil {
 		d.Verdict = Deny
 		d.Violations = append(d.Violations, Violation{Rule: RuleReferences, Mode: ModeEnforce, Message: imageref.Malformed(err).Message})
-	} else if pre := g.o.Policy.EvaluateReference(refFacts(ref), policy.Deployment(in), now); pre.Verdict == Deny {
+	} else if pre := g.o.Policy.EvaluateReference(refFacts(ref), deployment(in), now); pre.Verdict == Deny {
 		// Refused on the reference alone (a typosquat, :latest where a pin
 		// is required): no request goes to a look-alike registry.
 		d.Verdict = Deny
@@ -203,19 +203,25 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 		}
 	} else {
 		d.Digest = facts.Digest
-		res := g.o.Policy.Evaluate(facts, policy.Deployment(in), now)
+		res := g.o.Policy.Evaluate(facts, deployment(in), now)
 		d.Verdict = res.Verdict
 		for _, v := range res.Violations {
 			d.Violations = append(d.Violations, Violation{Rule: v.Rule, Mode: v.Mode, Message: v.Message})
 		}
 		for _, s := range res.Suppressed {
-			d.Suppressed = append(d.Suppressed, Suppressed(s))
+			d.Suppressed = append(d.Suppressed, Suppressed{Rule: s.Rule, Finding: s.Finding, Package: s.Package, Message: s.Message, Owner: s.Owner, Reason: s.Reason, Expires: s.Expires})
 		}
 		d.ExpiredWaivers = res.ExpiredWaivers
 	}
 	d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	g.log(context.WithoutCancel(ctx), d, in)
 	return d
+}
+
+// deployment copies the fields the policy scopes by (explicitly, so a field
+// added to Input does not break the build).
+func deployment(in Input) policy.Deployment {
+	return policy.Deployment{Environment: in.Environment, Namespace: in.Namespace, Cluster: in.Cluster, Labels: in.Labels}
 }
 
 func incompleteMessage(inc *incomplete) string {

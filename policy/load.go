@@ -75,6 +75,18 @@ type Policy struct {
 // decisions with the same hash were made under the same rules.
 func (p *Policy) Hash() string { return p.hash }
 
+// UsesFindings reports whether a rule reads vulnerability findings (a
+// vulnerabilities rule, or a CEL expression naming findings): such a
+// policy is meaningless over a store without advisories.
+func (p *Policy) UsesFindings() bool {
+	for _, r := range p.Rules {
+		if r.vuln != nil || (r.cel != nil && r.cel.needs.findings) {
+			return true
+		}
+	}
+	return false
+}
+
 // Catalog is the reference catalogue the references rule compares with:
 // the default one, extended with the org registries and approved bases.
 func (p *Policy) Catalog() *imageref.Catalog { return p.catalog }

@@ -121,7 +121,7 @@ func (e *env) runGate(ctx context.Context, f gateFlags, images []string) error {
 			return err
 		}
 	}
-	if needsFeeds(pol) {
+	if pol.UsesFindings() {
 		c, err := st.Counts(ctx)
 		if err != nil {
 			return err
@@ -172,15 +172,6 @@ func (e *env) newGate(st *sqlite.Store, pol *policy.Policy, cfg *registry.Config
 		o.Signatures = &sigstatus.Checker{Verifier: v, Store: st, Now: e.now}
 	}
 	return gate.New(o)
-}
-
-func needsFeeds(p *policy.Policy) bool {
-	for _, r := range p.Rules {
-		if r.Type == policy.TypeVulnerabilities || r.Type == policy.TypeCEL {
-			return true
-		}
-	}
-	return false
 }
 
 // annotate writes GitHub Actions workflow commands, one per violation

@@ -276,3 +276,26 @@ func TestGateBinary(t *testing.T) {
 		t.Errorf("policy check of a missing file: %v", err)
 	}
 }
+
+// policy check shows waivers as active or expired at the clock's time.
+func TestPolicyCheckShowsExpiredWaivers(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "p.yaml")
+	os.WriteFile(p, []byte(`version: 1
+name: w
+rules: [{type: sbom}]
+waivers:
+  - {rule: sbom, owner: a@acme, reason: old, expires: 2026-11-30}
+  - {rule: sbom, owner: b@acme, reason: current, expires: 2026-12-31}
+  - {rule: sbom, owner: c@acme, reason: forever, permanent: true}
+`), 0o644)
+	code, out, _ := run(t, "policy", "check", p) // the clock is 2026-12-01
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"waiver EXPIRED: rule sbom (owner a@acme, until 2026-12-01T00:00:00Z: old)", "waiver active: rule sbom (owner b@acme", "waiver active: rule sbom (owner c@acme, permanent: forever)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %q:\n%s", want, out)
+		}
+	}
+}
