@@ -62,7 +62,7 @@ func refFacts(ref imageref.Ref) policy.Facts {
 // images returns the platform images a digest stands for: itself, or the
 // children of an index.
 func (g *Gate) images(ctx context.Context, digest string) ([]store.Image, bool, error) {
-	img, err := g.o.Store.Image(ctx, digest)
+	img, err := g.image(ctx, digest)
 	if err == nil {
 		return []store.Image{img}, false, nil
 	}
@@ -75,7 +75,7 @@ func (g *Gate) images(ctx context.Context, digest string) ([]store.Image, bool, 
 	}
 	var out []store.Image
 	for _, c := range children {
-		img, err := g.o.Store.Image(ctx, c)
+		img, err := g.image(ctx, c)
 		if err != nil {
 			return nil, true, fmt.Errorf("index %s: child %s: %w", digest, c, err)
 		}
@@ -87,6 +87,29 @@ func (g *Gate) images(ctx context.Context, digest string) ([]store.Image, bool, 
 	return out, true, nil
 }
 
+// image reads a stored image. A manifest digest names its content, and
+// the store records an image once, so what was read stays true: it is
+// cached (bounded).
+func (g *Gate) image(ctx context.Context, digest string) (store.Image, error) {
+	g.mu.Lock()
+	img, ok := g.imgs[digest]
+	g.mu.Unlock()
+	if ok {
+		return img, nil
+	}
+	img, err := g.o.Store.Image(ctx, digest)
+	if err != nil {
+		return img, err
+	}
+	g.mu.Lock()
+	if len(g.imgs) >= maxTagCache {
+		clear(g.imgs)
+	}
+	g.imgs[digest] = img
+	g.mu.Unlock()
+	return img, nil
+}
+
 // gather fills the facts from the store. For an index, the facts are those
 // of all its platform images together: every child must carry an SBOM, the
 // findings are their union, and the signature is the index's own (a
@@ -94,16 +117,18 @@ func (g *Gate) images(ctx context.Context, digest string) ([]store.Image, bool, 
 func (g *Gate) gather(ctx context.Context, f *policy.Facts, images []store.Image, index bool) error {
 	first := images[0]
 	f.Labels, f.Created = first.Labels, first.Created
-	tags, err := g.o.Store.Tags(ctx, f.Digest)
-	if err != nil {
-		return err
-	}
-	if index {
-		if more, err := g.o.Store.Tags(ctx, first.Digest); err == nil {
-			tags = append(tags, more...)
+	if g.o.Policy.UsesTags() {
+		tags, err := g.o.Store.Tags(ctx, f.Digest)
+		if err != nil {
+			return err
 		}
+		if index {
+			if more, err := g.o.Store.Tags(ctx, first.Digest); err == nil {
+				tags = append(tags, more...)
+			}
+		}
+		f.Tags = tags
 	}
-	f.Tags = tags
 	var sbomIDs []int64
 	own, err := g.sboms(ctx, f.Digest)
 	if err != nil {

@@ -115,6 +115,7 @@ type Gate struct {
 	// only when a feed import (which bumps the generation) or a new SBOM
 	// (a new set) changes them.
 	found map[string]foundEntry
+	imgs  map[string]store.Image
 }
 
 type foundEntry struct {
@@ -151,7 +152,7 @@ func New(o Options) (*Gate, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Gate{o: o, tag: map[string]tagEntry{}, found: map[string]foundEntry{}}, nil
+	return &Gate{o: o, tag: map[string]tagEntry{}, found: map[string]foundEntry{}, imgs: map[string]store.Image{}}, nil
 }
 
 // Policy is the policy the gate evaluates.

@@ -52,7 +52,11 @@ func setupB(b *testing.B) *fixture { return setupTB(b, testPolicy) }
 
 func setupTB(t testing.TB, doc string, opts ...func(*gate.Options)) *fixture {
 	t.Helper()
-	w := gatetest.New(t)
+	return setupWorld(t, gatetest.New(t), doc, opts...)
+}
+
+func setupWorld(t testing.TB, w *gatetest.World, doc string, opts ...func(*gate.Options)) *fixture {
+	t.Helper()
 	st := gatetest.Store(t, "..")
 	if err := os.WriteFile(filepath.Join(w.Dir, "policy.yaml"), []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
@@ -289,5 +293,23 @@ func TestFeedImportReachesTheNextDecision(t *testing.T) {
 	d := fx.g.Evaluate(ctx, ref, gate.Input{})
 	if d.Verdict != gate.Deny || !strings.Contains(d.Violations[0].Message, "GHSA-test-0001 (CVE-2099-0001) in org.example:clean 1.0.0") {
 		t.Fatalf("after the import: %+v", d)
+	}
+}
+
+// A scope naming a tag applies to the digest asked for by digest when the
+// tag points at it now (the store's tags), and not to other digests.
+func TestTagScopeThroughStoreTags(t *testing.T) {
+	w := gatetest.New(t)
+	fx := setupWorld(t, w, "version: 1\nname: tags\ntrust_policy: trust.yaml\nrules:\n  - {name: release-signed, type: signature, scope: {images: [\""+w.Host+"/acme/unsigned:1.*\"]}, with: {signers: [ci]}}\n")
+	ctx := context.Background()
+	// Seen by tag first, so the store knows the tag.
+	if d := fx.g.Evaluate(ctx, w.Refs["unsigned-clean"], gate.Input{}); d.Verdict != gate.Deny {
+		t.Fatalf("by tag: %+v", d)
+	}
+	if d := fx.g.Evaluate(ctx, w.Pinned("unsigned-clean"), gate.Input{}); d.Verdict != gate.Deny || d.Violations[0].Rule != "release-signed" {
+		t.Errorf("by digest, tag from the store: %+v", d)
+	}
+	if d := fx.g.Evaluate(ctx, w.Pinned("moved-new"), gate.Input{}); d.Verdict != gate.Allow {
+		t.Errorf("another unsigned digest, out of scope: %+v", d)
 	}
 }

@@ -40,14 +40,21 @@ func (r *Registries) Resolve(ctx context.Context, ref imageref.Ref) (string, err
 	return d, wrapNotFound(err)
 }
 
-// Fetch crawls the one digest (or tag) into the store.
+// Fetch crawls the image into the store: through its tag when it has one
+// (so the tag's history is recorded too), and by digest when the tag no
+// longer points at the digest asked for.
 func (r *Registries) Fetch(ctx context.Context, ref imageref.Ref) (string, error) {
 	rc, repo := r.entry(ref)
-	tag := ""
-	if ref.Digest == "" {
-		tag = ref.Tag
+	if ref.Tag != "" {
+		d, err := r.Crawler.CrawlReference(ctx, rc, repo, ref.Tag, "")
+		if err == nil && (ref.Digest == "" || d == ref.Digest) {
+			return d, nil
+		}
+		if ref.Digest == "" || ctx.Err() != nil {
+			return d, wrapNotFound(err)
+		}
 	}
-	d, err := r.Crawler.CrawlReference(ctx, rc, repo, tag, ref.Digest)
+	d, err := r.Crawler.CrawlReference(ctx, rc, repo, "", ref.Digest)
 	return d, wrapNotFound(err)
 }
 

@@ -80,14 +80,15 @@ func (cr *celRule) check(vars map[string]any) check {
 // more than evaluating a rule, so a part no expression names is left out;
 // the test is a plain word match on the source, which can only include
 // too much, never too little.
-type celNeeds struct{ findings, base, provenance bool }
+type celNeeds struct{ findings, base, provenance, tags bool }
 
 func needsOf(expr string) celNeeds {
-	return celNeeds{findings: strings.Contains(expr, "findings"), base: strings.Contains(expr, "base"), provenance: strings.Contains(expr, "provenance")}
+	return celNeeds{findings: strings.Contains(expr, "findings"), base: strings.Contains(expr, "base"),
+		provenance: strings.Contains(expr, "provenance"), tags: strings.Contains(expr, "tags")}
 }
 
 func (n celNeeds) or(m celNeeds) celNeeds {
-	return celNeeds{n.findings || m.findings, n.base || m.base, n.provenance || m.provenance}
+	return celNeeds{n.findings || m.findings, n.base || m.base, n.provenance || m.provenance, n.tags || m.tags}
 }
 
 func celVars(f *Facts, d Deployment, now time.Time, need celNeeds) map[string]any {

@@ -87,6 +87,30 @@ func (p *Policy) UsesFindings() bool {
 	return false
 }
 
+// UsesTags reports whether anything in the policy reads the other tags of
+// a digest: an image pattern with a tag in a scope or waiver, or a CEL
+// expression naming tags. The gate skips reading them otherwise.
+func (p *Policy) UsesTags() bool {
+	for _, r := range p.Rules {
+		for _, ip := range r.Scope.images {
+			if ip.hasTag {
+				return true
+			}
+		}
+		if r.cel != nil && r.cel.needs.tags {
+			return true
+		}
+	}
+	for _, w := range p.Waivers {
+		for _, ip := range w.images {
+			if ip.hasTag {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Catalog is the reference catalogue the references rule compares with:
 // the default one, extended with the org registries and approved bases.
 func (p *Policy) Catalog() *imageref.Catalog { return p.catalog }
