@@ -313,3 +313,16 @@ func TestTagScopeThroughStoreTags(t *testing.T) {
 		t.Errorf("another unsigned digest, out of scope: %+v", d)
 	}
 }
+
+// A tag where a digest pin is required is denied, and the decision names
+// the digest the tag points at (what to pin).
+func TestUnpinnedDeniedWithTheDigest(t *testing.T) {
+	fx := setup(t, "version: 1\nname: pins\nrules:\n  - {name: pinned, type: references, with: {require_digest: true}}\n")
+	d := fx.g.Evaluate(context.Background(), fx.w.Refs["signed-clean"], gate.Input{})
+	if d.Verdict != gate.Deny || d.Digest != fx.w.Digests["signed-clean"] || d.Violations[0].Rule != "pinned" || !strings.Contains(d.Violations[0].Message, "not pinned to a digest") {
+		t.Errorf("%+v", d)
+	}
+	if d := fx.g.Evaluate(context.Background(), fx.w.Pinned("signed-clean"), gate.Input{}); d.Verdict != gate.Allow {
+		t.Errorf("pinned: %+v", d)
+	}
+}

@@ -49,9 +49,12 @@ func (p *Policy) Evaluate(f Facts, d Deployment, now time.Time) Result {
 	return p.evaluate(f, d, now, "")
 }
 
-// EvaluateReference applies only the references rules: what can be decided
-// from the reference alone, before any registry is contacted. The gate
-// refuses a typosquatted or malformed reference without resolving it.
+// EvaluateReference applies only the parts of the references rules that
+// make contacting the registry unwise — malformed references, typosquats
+// and look-alikes, registries outside the allowed list — before any
+// registry is contacted: the gate refuses those without resolving them.
+// Digest pins and :latest are left to Evaluate, so a decision on a tag
+// still names the digest it points at (what to pin).
 func (p *Policy) EvaluateReference(f Facts, d Deployment, now time.Time) Result {
 	return p.evaluate(f, d, now, TypeReferences)
 }
@@ -83,7 +86,7 @@ func (p *Policy) evaluate(f Facts, d Deployment, now time.Time, only string) Res
 			if !refsDone {
 				refFindings, refsDone = p.referenceFindings(f.Reference.Raw), true
 			}
-			c = r.refs.check(&f, refFindings)
+			c = r.refs.check(&f, refFindings, only != "")
 		case r.sbom != nil:
 			c = r.sbom.check(&f)
 		case r.prov != nil:

@@ -467,7 +467,9 @@ func compileRefs(n *yaml.Node) (*refParams, error) {
 
 var squatKinds = []string{imageref.KindTyposquatName, imageref.KindTyposquatNamespace, imageref.KindImpersonation, imageref.KindLookalikeRegistry, imageref.KindUnknownTag}
 
-func (rp *refParams) check(f *Facts, found []imageref.Finding) check {
+// check: preflight leaves out what needs no protection from the registry
+// (pins, :latest).
+func (rp *refParams) check(f *Facts, found []imageref.Finding, preflight bool) check {
 	var msgs []string
 	for _, fd := range found {
 		switch {
@@ -479,9 +481,9 @@ func (rp *refParams) check(f *Facts, found []imageref.Finding) check {
 				m += " (did you mean " + fd.Suggestion + "?)"
 			}
 			msgs = append(msgs, m)
-		case fd.Kind == imageref.KindLatest && rp.DenyLatest:
+		case fd.Kind == imageref.KindLatest && rp.DenyLatest && !preflight:
 			msgs = append(msgs, fd.Message)
-		case fd.Kind == imageref.KindUnpinned && rp.RequireDigest:
+		case fd.Kind == imageref.KindUnpinned && rp.RequireDigest && !preflight:
 			msgs = append(msgs, fd.Message)
 		}
 	}
