@@ -3,6 +3,7 @@ module github.com/safeguard-dev/safeguard
 go 1.26.8
 
 require (
+	cel.dev/cel-go v0.33.4
 	github.com/CycloneDX/cyclonedx-go v0.12.0
 	github.com/google/go-containerregistry v0.22.1
 	github.com/google/osv-scalibr v0.5.3
@@ -16,7 +17,6 @@ require (
 )
 
 require (
-	cel.dev/cel-go v0.33.4 // indirect
 	cel.dev/expr v0.25.1 // indirect
 	github.com/anchore/go-struct-converter v0.1.0 // indirect
 	github.com/antlr4-go/antlr/v4 v4.13.1 // indirect
