@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -297,5 +298,30 @@ waivers:
 		if !strings.Contains(out, want) {
 			t.Errorf("lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// C78 through the CLI: both criticals waived → exit 0, shown as suppressed;
+// after the waiver's expiry the same image is denied and the waiver shows
+// as expired.
+func TestGateWaiversInTheCLI(t *testing.T) {
+	gw := newGateWorld(t)
+	p := filepath.Join(gw.w.Dir, "waivers.yaml")
+	os.WriteFile(p, []byte(`version: 1
+name: waivers
+rules:
+  - {name: kev-critical, type: vulnerabilities, with: {severity: critical, kev: true}}
+waivers:
+  - {vulnerability: CVE-2020-1938, owner: sec@acme.example, reason: AJP connector disabled, expires: 2026-12-31}
+`), 0o644)
+	code, out, errs := gw.gate(t, nil, "--policy", p, gw.w.Refs["vulnerable"])
+	if code != 0 || strings.Count(out, "~ kev-critical suppressed until 2027-01-01T00:00:00Z by sec@acme.example: GHSA-c9hw-wf7x-jp9j (CVE-2020-1938)") != 2 {
+		t.Errorf("waived: exit %d\n%s%s", code, out, errs)
+	}
+	var later bytes.Buffer
+	e := &env{stdout: &later, stderr: io.Discard, now: func() time.Time { return time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC) }, getenv: func(string) string { return "" }}
+	code = e.run(context.Background(), []string{"gate", "--db", gw.db, "--policy", p, "--insecure", gw.w.Refs["vulnerable"]})
+	if code != 1 || !strings.Contains(later.String(), "~ expired CVE-2020-1938 (owner sec@acme.example, until 2027-01-01T00:00:00Z: AJP connector disabled)") {
+		t.Errorf("after expiry: exit %d\n%s", code, later.String())
 	}
 }

@@ -45,7 +45,7 @@ func gateText(w io.Writer, rep gate.Report) error {
 		for _, s := range d.Suppressed {
 			until := "permanently"
 			if !s.Expires.IsZero() {
-				until = "until " + s.Expires.UTC().Format(time.DateOnly)
+				until = "until " + s.Expires.UTC().Format(time.RFC3339)
 			}
 			fmt.Fprintf(w, "  ~ %s suppressed %s by %s: %s\n", s.Rule, until, s.Owner, s.Message)
 		}
