@@ -242,6 +242,22 @@ func (g *Gate) findings(ctx context.Context, ids []int64) ([]policy.Finding, err
 		return nil, err
 	}
 	out := findings(fs)
+	// When each advisory was disclosed, for "fix within N days of disclosure".
+	seen := map[string]bool{}
+	var advIDs []string
+	for _, f := range out {
+		if !seen[f.ID] {
+			seen[f.ID] = true
+			advIDs = append(advIDs, f.ID)
+		}
+	}
+	published, err := g.o.Store.AdvisoriesPublished(ctx, advIDs)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Published = published[out[i].ID]
+	}
 	g.mu.Lock()
 	if len(g.found) >= maxTagCache {
 		clear(g.found)

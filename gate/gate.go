@@ -54,6 +54,7 @@ type Store interface {
 	BaseChain(ctx context.Context, digest string) ([]store.BaseLink, error)
 	TagHistory(ctx context.Context, repository, tag string) ([]store.TagRecord, error)
 	FeedGeneration(ctx context.Context) (int64, error)
+	AdvisoriesPublished(ctx context.Context, ids []string) (map[string]time.Time, error)
 }
 
 // Signatures returns an image's signature status under the trust policy

@@ -326,3 +326,18 @@ func TestUnpinnedDeniedWithTheDigest(t *testing.T) {
 		t.Errorf("pinned: %+v", d)
 	}
 }
+
+// Age since disclosure uses the advisory's published date: Ghostcat
+// (GHSA-c9hw-wf7x-jp9j, published 2020) is years old even though the
+// image was scanned today.
+func TestAgeSinceDisclosure(t *testing.T) {
+	fx := setup(t, "version: 1\nname: age\nrules:\n  - {name: old-kev, type: vulnerabilities, with: {kev: true, min_age: 365d}}\n")
+	d := fx.g.Evaluate(context.Background(), fx.w.Refs["vulnerable"], gate.Input{})
+	if d.Verdict != gate.Deny || !strings.Contains(d.Violations[0].Message, "GHSA-c9hw-wf7x-jp9j") {
+		t.Fatalf("%+v", d)
+	}
+	young := setup(t, "version: 1\nname: age\nrules:\n  - {name: old-kev, type: vulnerabilities, with: {kev: true, min_age: 36500d}}\n")
+	if d := young.g.Evaluate(context.Background(), young.w.Refs["vulnerable"], gate.Input{}); d.Verdict != gate.Allow {
+		t.Errorf("nothing is a century old: %+v", d)
+	}
+}

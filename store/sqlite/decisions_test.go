@@ -40,3 +40,14 @@ func TestIndexChildren(t *testing.T) {
 		t.Fatalf("not an index: %v", err)
 	}
 }
+
+func TestPublishedConformance(t *testing.T) {
+	storetest.RunPublished(t, func(t *testing.T) storetest.Published {
+		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/safeguard-dev/safeguard/advisory"
 	"github.com/safeguard-dev/safeguard/store"
 )
 
@@ -72,4 +73,27 @@ func testDecisions(t *testing.T, s DecisionLog) {
 	if err := json.Unmarshal(d.Detail, &detail); err != nil || detail["verdict"] != "deny" || !d.At.Equal(t0.Add(time.Minute)) || d.Environment != "production" || d.LatencyMS != 0.5 {
 		t.Errorf("round trip: %+v %v", d, err)
 	}
+}
+
+// Published is the disclosure-date surface the gate reads.
+type Published interface {
+	ImportFeed(ctx context.Context, in store.FeedData) (store.FeedResult, error)
+	AdvisoriesPublished(ctx context.Context, ids []string) (map[string]time.Time, error)
+}
+
+// RunPublished checks that advisory publication dates round-trip.
+func RunPublished(t *testing.T, open func(t *testing.T) Published) {
+	t.Run("AdvisoriesPublished", func(t *testing.T) {
+		s := open(t)
+		ctx := context.Background()
+		pub := t0.Add(-48 * time.Hour)
+		a := rangeAdv("GHSA-p", "Go", "example.com/m", "1.1.0")
+		a.Published = &pub
+		b := rangeAdv("GHSA-q", "Go", "example.com/n", "1.1.0") // no date
+		must(s.ImportFeed(ctx, store.FeedData{Source: "f", At: t0, Advisories: []advisory.Advisory{a, b}}))
+		got := must(s.AdvisoriesPublished(ctx, []string{"GHSA-p", "GHSA-q", "GHSA-none"}))
+		if len(got) != 1 || !got["GHSA-p"].Equal(pub) {
+			t.Errorf("published %v", got)
+		}
+	})
 }
