@@ -86,6 +86,10 @@ type Options struct {
 	// Signatures returns an image's signature status (any JSON value);
 	// nil when no trust policy is configured (the field is then null).
 	Signatures func(ctx context.Context, digest, indexDigest string) (any, error)
+	// Gate answers POST /api/v1/gate; nil: 503 (no policy configured).
+	Gate Gate
+	// Decisions reads the decision log for GET /api/v1/decisions; nil: 503.
+	Decisions DecisionLog
 }
 
 // Server serves the API. Build it with New.
@@ -96,6 +100,8 @@ type Server struct {
 	registries func() []RegistryInfo
 	ready      func() error
 	signatures func(ctx context.Context, digest, indexDigest string) (any, error)
+	gate       Gate
+	decisions  DecisionLog
 	maxBody    int64
 	mux        *http.ServeMux
 	routes     []route
@@ -139,6 +145,8 @@ func New(opts Options) *Server {
 		registries: opts.Registries,
 		ready:      opts.Ready,
 		signatures: opts.Signatures,
+		gate:       opts.Gate,
+		decisions:  opts.Decisions,
 		maxBody:    opts.MaxBodyBytes,
 		mux:        http.NewServeMux(),
 		patterns:   map[string]bool{},
@@ -197,6 +205,8 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/api/v1/sboms/{id}", h: s.getSBOM},
 		{method: "GET", path: "/api/v1/sboms/{id}/findings", query: findingParams, h: s.sbomFindings},
 		{method: "GET", path: "/api/v1/sboms/{id}/trajectory", h: s.sbomTrajectory},
+		{method: "POST", path: "/api/v1/gate", h: s.postGate},
+		{method: "GET", path: "/api/v1/decisions", query: []string{"digest", "reference", "verdict", "environment", "namespace", "since", "limit"}, h: s.listDecisions},
 	}
 }
 

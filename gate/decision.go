@@ -58,6 +58,22 @@ type Decision struct {
 	PolicyHash  string      `json:"policy_hash"`
 	EvaluatedAt time.Time   `json:"evaluated_at"`
 	LatencyMS   float64     `json:"latency_ms"`
+	// Suppressed lists what waivers removed (added field).
+	Suppressed []Suppressed `json:"suppressed,omitempty"`
+	// ExpiredWaivers would have applied had they not expired (added field).
+	ExpiredWaivers []string `json:"expired_waivers,omitempty"`
+}
+
+// Suppressed is a violation, or one finding of one, that a waiver removed:
+// shown so that accepted risks stay visible.
+type Suppressed struct {
+	Rule    string    `json:"rule"`
+	Finding string    `json:"finding,omitempty"` // vulnerability id, for finding waivers
+	Package string    `json:"package,omitempty"`
+	Message string    `json:"message"`
+	Owner   string    `json:"owner"`
+	Reason  string    `json:"reason"`
+	Expires time.Time `json:"expires,omitzero"` // zero: permanent
 }
 
 // Allowed reports whether the verdict is Allow.

@@ -93,6 +93,8 @@ func (e *env) rootCommand() *cobra.Command {
 	root.AddCommand(e.imageCommand())
 	root.AddCommand(e.admissionCommand())
 	root.AddCommand(e.deploymentsCommand())
+	root.AddCommand(e.gateCommand())
+	root.AddCommand(e.policyCommand())
 	return root
 }
 

@@ -29,6 +29,7 @@ type serveOptions struct {
 	osvURL, kevURL, epssURL         string
 	noKEV, noEPSS                   bool
 	feedInterval, rematchInt        time.Duration
+	policy                          string // policy file for POST /api/v1/gate
 }
 
 func (e *env) serveCommand() *cobra.Command {
@@ -92,6 +93,7 @@ func (e *env) serveFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().StringVar(&o.db, "db", e.defaultDB(), "store file (SQLite)")
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the HTTP API")
 	cmd.Flags().StringVar(&o.trustPolicy, "trust-policy", "", "trust policy file (YAML): verify image signatures against its signers")
+	cmd.Flags().StringVar(&o.policy, "policy", "", "policy file (YAML): serve the gate at POST /api/v1/gate")
 	cmd.Flags().StringVar(&o.mirror, "feed-mirror", "", "import feeds from this directory instead of downloading them (air-gapped)")
 	cmd.Flags().StringArrayVar(&o.ecosystems, "ecosystem", nil, "OSV ecosystem to sync online (repeatable)")
 	cmd.Flags().StringVar(&o.osvURL, "osv-url", "", "OSV export base URL")
@@ -132,6 +134,10 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 	}
 	if err := verifyNew(ctx); err != nil {
 		log.Error("signature verification", "err", err)
+	}
+	gateAPI, err := e.serveGate(st, cfg, o.policy)
+	if err != nil {
+		return err
 	}
 	var jobs []scheduler.Job
 	for _, rc := range cfg.Registries {
@@ -204,7 +210,7 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 		sched.Trigger("crawl:"+rc.Name, path)
 	}
 	srv := api.New(api.Options{
-		Store: st, Logger: log, Now: e.now, Signatures: signatureLookup(checker),
+		Store: st, Logger: log, Now: e.now, Signatures: signatureLookup(checker), Gate: gateAPI, Decisions: st,
 		Registries: func() []api.RegistryInfo { return registryInfos(cfg) },
 		Ready: func() error {
 			if !feedsOK.Load() {

@@ -1,0 +1,323 @@
+package gate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/safeguard-dev/safeguard/imageref"
+	"github.com/safeguard-dev/safeguard/policy"
+	"github.com/safeguard-dev/safeguard/sigstatus"
+	"github.com/safeguard-dev/safeguard/store"
+)
+
+// Failure modes: what an incomplete decision (budget exceeded, registry
+// unreachable, image not found) means.
+const (
+	FailClosed = "fail-closed" // deny, with a violation naming the reason (default)
+	FailOpen   = "fail-open"   // allow, with a warn violation naming the reason
+)
+
+// IncompleteStore: the store could not be read. (Added beside the other
+// Incomplete reasons.)
+const IncompleteStore = "store_error"
+
+// RuleGate names the violation an incomplete decision carries; RuleReferences
+// the one a malformed reference carries (the references rule's type).
+const (
+	RuleGate       = "gate"
+	RuleReferences = policy.TypeReferences
+)
+
+// Defaults.
+const (
+	DefaultBudget = 2 * time.Second
+	DefaultTagTTL = 30 * time.Second
+	maxTagCache   = 10000
+)
+
+// Store is what gathering facts reads. store/sqlite implements it.
+type Store interface {
+	Image(ctx context.Context, digest string) (store.Image, error)
+	IndexChildren(ctx context.Context, digest string) ([]string, error)
+	Tags(ctx context.Context, digest string) ([]string, error)
+	CurrentTags(ctx context.Context, repository string) (map[string]string, error)
+	ImageSBOMs(ctx context.Context, digest string) ([]store.SBOM, error)
+	Referrers(ctx context.Context, subject string) ([]store.Referrer, error)
+	Findings(ctx context.Context, f store.FindingFilter) ([]store.Finding, error)
+	BaseChain(ctx context.Context, digest string) ([]store.BaseLink, error)
+	TagHistory(ctx context.Context, repository, tag string) ([]store.TagRecord, error)
+	FeedGeneration(ctx context.Context) (int64, error)
+	AdvisoriesPublished(ctx context.Context, ids []string) (map[string]time.Time, error)
+}
+
+// Signatures returns an image's signature status under the trust policy
+// (a *sigstatus.Checker).
+type Signatures interface {
+	Status(ctx context.Context, digest, indexDigest string) (sigstatus.Detail, error)
+}
+
+// Source is the registry side: resolving a tag to the digest it points at
+// now, and fetching an image never seen before (its manifest, config,
+// referrers, signatures and attached SBOMs) into the store. Registries
+// implements it over registry.Crawler.
+type Source interface {
+	Resolve(ctx context.Context, ref imageref.Ref) (digest string, err error)
+	Fetch(ctx context.Context, ref imageref.Ref) (digest string, err error)
+}
+
+// DecisionLog records decisions (store/sqlite's PutDecision).
+type DecisionLog interface {
+	PutDecision(ctx context.Context, d store.DecisionRecord) (int64, error)
+}
+
+// Options configure a Gate. Policy and Store are required.
+type Options struct {
+	Policy *policy.Policy
+	Store  Store
+	// Signatures gives signature statuses. Default nil: the status is
+	// unknown, and a signature rule fails.
+	Signatures Signatures
+	// Source resolves tags and fetches unknown images. Default nil: tags
+	// resolve from the store's current tags, and an unknown digest is
+	// incomplete (image_not_found).
+	Source Source
+	// Log receives every decision. Default nil: not logged.
+	Log DecisionLog
+	// Caller is recorded with each logged decision (cli, api, admission).
+	Caller string
+	// Budget bounds one Evaluate call, resolution and on-the-spot fetch
+	// included. Default DefaultBudget (2 s).
+	Budget time.Duration
+	// FailureMode is FailClosed (default) or FailOpen.
+	FailureMode string
+	// TagTTL is how long a tag→digest resolution is reused. Default
+	// DefaultTagTTL (30 s); negative disables the cache.
+	TagTTL time.Duration
+	// Now is the clock (waiver expiry, image age, timestamps). Default time.Now.
+	Now func() time.Time
+	// Logger receives decision-log failures. Default: discard.
+	Logger *slog.Logger
+}
+
+// Gate evaluates image references against one policy. Safe for concurrent use.
+type Gate struct {
+	o   Options
+	mu  sync.Mutex
+	tag map[string]tagEntry
+	// found caches findings per set of SBOMs at one feed generation:
+	// reading 200 findings is most of a decision's cost, and they change
+	// only when a feed import (which bumps the generation) or a new SBOM
+	// (a new set) changes them.
+	found map[string]foundEntry
+	imgs  map[string]store.Image
+}
+
+type foundEntry struct {
+	generation int64
+	findings   []policy.Finding
+}
+
+type tagEntry struct {
+	digest string
+	at     time.Time
+}
+
+// New builds a Gate.
+func New(o Options) (*Gate, error) {
+	if o.Policy == nil || o.Store == nil {
+		return nil, errors.New("gate: Policy and Store are required")
+	}
+	switch o.FailureMode {
+	case "":
+		o.FailureMode = FailClosed
+	case FailClosed, FailOpen:
+	default:
+		return nil, fmt.Errorf("gate: failure mode %q: want %s or %s", o.FailureMode, FailClosed, FailOpen)
+	}
+	if o.Budget <= 0 {
+		o.Budget = DefaultBudget
+	}
+	if o.TagTTL == 0 {
+		o.TagTTL = DefaultTagTTL
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Gate{o: o, tag: map[string]tagEntry{}, found: map[string]foundEntry{}, imgs: map[string]store.Image{}}, nil
+}
+
+// Policy is the policy the gate evaluates.
+func (g *Gate) Policy() *policy.Policy { return g.o.Policy }
+
+// incomplete is why facts could not be gathered.
+type incomplete struct {
+	reason string
+	err    error
+}
+
+func (e *incomplete) Error() string { return e.reason + ": " + e.err.Error() }
+
+// Evaluate decides whether reference may run in the deployment in. It never
+// returns an error: a malformed reference is a violation of the references
+// rule, and facts that could not be gathered make the decision Incomplete,
+// which the failure mode turns into deny (fail-closed) or allow with a
+// warning (fail-open). Every decision goes to the decision log.
+func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decision {
+	start := time.Now()
+	now := g.o.Now()
+	d := Decision{Reference: reference, Verdict: Allow, Violations: []Violation{}, PolicyHash: g.o.Policy.Hash(), EvaluatedAt: now.UTC()}
+	ctx, cancel := context.WithTimeout(ctx, g.o.Budget)
+	defer cancel()
+	ref, err := imageref.Parse(reference)
+	if err != nil {
+		d.Verdict = Deny
+		d.Violations = append(d.Violations, Violation{Rule: RuleReferences, Mode: ModeEnforce, Message: imageref.Malformed(err).Message})
+	} else if pre := g.o.Policy.EvaluateReference(refFacts(ref), deployment(in), now); pre.Verdict == Deny {
+		// Refused on the reference alone (a typosquat, :latest where a pin
+		// is required): no request goes to a look-alike registry.
+		d.Verdict = Deny
+		for _, v := range pre.Violations {
+			d.Violations = append(d.Violations, Violation{Rule: v.Rule, Mode: v.Mode, Message: v.Message})
+		}
+	} else if facts, ferr := g.facts(ctx, ref); ferr != nil {
+		var inc *incomplete
+		if !errors.As(ferr, &inc) {
+			inc = &incomplete{reason: IncompleteStore, err: ferr}
+		}
+		d.Digest = facts.Digest
+		d.Incomplete = inc.reason
+		msg := incompleteMessage(inc)
+		if g.o.FailureMode == FailOpen {
+			d.Violations = append(d.Violations, Violation{Rule: RuleGate, Mode: ModeWarn, Message: msg + " (fail-open: allowed)"})
+		} else {
+			d.Verdict = Deny
+			d.Violations = append(d.Violations, Violation{Rule: RuleGate, Mode: ModeEnforce, Message: msg + " (fail-closed: denied)"})
+		}
+	} else {
+		d.Digest = facts.Digest
+		res := g.o.Policy.Evaluate(facts, deployment(in), now)
+		d.Verdict = res.Verdict
+		for _, v := range res.Violations {
+			d.Violations = append(d.Violations, Violation{Rule: v.Rule, Mode: v.Mode, Message: v.Message})
+		}
+		for _, s := range res.Suppressed {
+			d.Suppressed = append(d.Suppressed, Suppressed{Rule: s.Rule, Finding: s.Finding, Package: s.Package, Message: s.Message, Owner: s.Owner, Reason: s.Reason, Expires: s.Expires})
+		}
+		d.ExpiredWaivers = res.ExpiredWaivers
+	}
+	d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+	g.log(context.WithoutCancel(ctx), d, in)
+	return d
+}
+
+// deployment copies the fields the policy scopes by (explicitly, so a field
+// added to Input does not break the build).
+func deployment(in Input) policy.Deployment {
+	return policy.Deployment{Environment: in.Environment, Namespace: in.Namespace, Cluster: in.Cluster, Labels: in.Labels}
+}
+
+func incompleteMessage(inc *incomplete) string {
+	switch inc.reason {
+	case IncompleteBudget:
+		return "the facts could not be gathered within the time budget: " + inc.err.Error()
+	case IncompleteNotFound:
+		return "the registry has no such image: " + inc.err.Error()
+	case IncompleteUnreachable:
+		return "the registry could not be reached: " + inc.err.Error()
+	}
+	return "the store could not be read: " + inc.err.Error()
+}
+
+func (g *Gate) log(ctx context.Context, d Decision, in Input) {
+	if g.o.Log == nil {
+		return
+	}
+	raw, err := json.Marshal(d)
+	if err == nil {
+		_, err = g.o.Log.PutDecision(ctx, store.DecisionRecord{At: d.EvaluatedAt, Reference: d.Reference, Digest: d.Digest, Verdict: d.Verdict,
+			Incomplete: d.Incomplete, PolicyHash: d.PolicyHash, Environment: in.Environment, Namespace: in.Namespace, Cluster: in.Cluster,
+			Source: g.o.Caller, LatencyMS: d.LatencyMS, Detail: raw})
+	}
+	if err != nil {
+		g.o.Logger.Error("decision log", "reference", d.Reference, "err", err)
+	}
+}
+
+// classify maps a registry or context error to an Incomplete reason.
+func classify(ctx context.Context, err error, notFound func(error) bool) *incomplete {
+	var op *net.OpError
+	switch {
+	case errors.As(err, &op) && op.Op == "dial":
+		// Retried until the budget ran out, but the cause is that nothing answers.
+		return &incomplete{reason: IncompleteUnreachable, err: err}
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		return &incomplete{reason: IncompleteBudget, err: err}
+	case notFound != nil && notFound(err):
+		return &incomplete{reason: IncompleteNotFound, err: err}
+	}
+	return &incomplete{reason: IncompleteUnreachable, err: err}
+}
+
+// resolve returns the digest ref names now: its own digest when pinned, a
+// cached resolution, the registry's answer, or (without a Source) the
+// store's current tag.
+func (g *Gate) resolve(ctx context.Context, ref imageref.Ref) (string, error) {
+	if ref.Pinned() {
+		return ref.Digest, nil
+	}
+	key := ref.Name() + ":" + ref.Tag
+	if g.o.TagTTL > 0 {
+		g.mu.Lock()
+		e, ok := g.tag[key]
+		g.mu.Unlock()
+		if ok && g.o.Now().Sub(e.at) < g.o.TagTTL {
+			return e.digest, nil
+		}
+	}
+	var digest string
+	if g.o.Source != nil {
+		var err error
+		if digest, err = g.o.Source.Resolve(ctx, ref); err != nil {
+			return "", classify(ctx, err, sourceNotFound)
+		}
+	} else {
+		tags, err := g.o.Store.CurrentTags(ctx, ref.Name())
+		if err != nil {
+			return "", err
+		}
+		var ok bool
+		if digest, ok = tags[ref.Tag]; !ok {
+			return "", &incomplete{reason: IncompleteNotFound, err: fmt.Errorf("%s: the store has no such tag and no registry is configured", ref.Familiar())}
+		}
+	}
+	if g.o.TagTTL > 0 {
+		g.mu.Lock()
+		if len(g.tag) >= maxTagCache {
+			clear(g.tag) // bounded: references come from outside
+		}
+		g.tag[key] = tagEntry{digest: digest, at: g.o.Now()}
+		g.mu.Unlock()
+	}
+	return digest, nil
+}
+
+// NotFoundError lets a Source say the registry has no such image.
+type NotFoundError struct{ Err error }
+
+func (e NotFoundError) Error() string { return e.Err.Error() }
+func (e NotFoundError) Unwrap() error { return e.Err }
+
+func sourceNotFound(err error) bool {
+	var nf NotFoundError
+	return errors.As(err, &nf)
+}

@@ -1,0 +1,81 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/safeguard-dev/safeguard/store"
+)
+
+// PutDecision appends a decision to the decision log and returns its id.
+func (s *Store) PutDecision(ctx context.Context, d store.DecisionRecord) (int64, error) {
+	if !json.Valid(d.Detail) {
+		return 0, errors.New("put decision: detail is not JSON")
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO decisions (evaluated_at, reference, digest, verdict, incomplete, policy_hash, environment, namespace, cluster, source, latency_ms, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		fmtTime(d.At), d.Reference, d.Digest, d.Verdict, d.Incomplete, d.PolicyHash, d.Environment, d.Namespace, d.Cluster, d.Source, d.LatencyMS, string(d.Detail))
+	if err != nil {
+		return 0, fmt.Errorf("put decision: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// Decisions lists logged decisions, newest first.
+func (s *Store) Decisions(ctx context.Context, f store.DecisionFilter) ([]store.DecisionRecord, error) {
+	q := `SELECT id, evaluated_at, reference, digest, verdict, incomplete, policy_hash, environment, namespace, cluster, source, latency_ms, detail FROM decisions WHERE 1 = 1`
+	var args []any
+	for _, c := range []struct{ col, v string }{{"digest", f.Digest}, {"reference", f.Reference}, {"verdict", f.Verdict}, {"environment", f.Environment}, {"namespace", f.Namespace}} {
+		if c.v != "" {
+			q += ` AND ` + c.col + ` = ?`
+			args = append(args, c.v)
+		}
+	}
+	if !f.Since.IsZero() {
+		q += ` AND evaluated_at >= ?`
+		args = append(args, fmtTime(f.Since))
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > store.MaxDecisions {
+		limit = store.MaxDecisions
+	}
+	q += ` ORDER BY evaluated_at DESC, id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.DecisionRecord{}
+	for rows.Next() {
+		var d store.DecisionRecord
+		var at, detail string
+		if err := rows.Scan(&d.ID, &at, &d.Reference, &d.Digest, &d.Verdict, &d.Incomplete, &d.PolicyHash, &d.Environment, &d.Namespace, &d.Cluster, &d.Source, &d.LatencyMS, &detail); err != nil {
+			return nil, err
+		}
+		d.At, d.Detail = parseTime(at), json.RawMessage(detail)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// IndexChildren returns the platform manifests of a stored multi-arch
+// index; store.ErrNotFound when the digest is not a stored index.
+func (s *Store) IndexChildren(ctx context.Context, digest string) ([]string, error) {
+	var raw string
+	err := s.db.QueryRowContext(ctx, `SELECT children FROM indexes WHERE digest = ?`, digest).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		return nil, fmt.Errorf("index %s: children: %w", digest, err)
+	}
+	return out, nil
+}
