@@ -15,43 +15,60 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/safeguard-dev/safeguard/admission"
+	"github.com/safeguard-dev/safeguard/gate"
+	"github.com/safeguard-dev/safeguard/policy"
+	"github.com/safeguard-dev/safeguard/registry"
 	"github.com/safeguard-dev/safeguard/store/sqlite"
 )
 
-// errGateUnavailable: the policy gate (branch policy) is not in this build.
-var errGateUnavailable = errors.New("policy gate not available in this build")
-
-// newAdmissionEvaluator builds the policy gate the webhook asks. It is the
-// one place the admission commands meet the gate: when the gate is merged,
-// build it here over the store and the policy file (gate.New(...)) and
-// return it; nothing else in the commands changes.
-func (e *env) newAdmissionEvaluator(ctx context.Context, policyFile string, st *sqlite.Store) (admission.Evaluator, error) {
-	_, _, _ = ctx, policyFile, st
-	return nil, errGateUnavailable
+// newAdmissionEvaluator builds the policy gate the webhook asks: the same
+// gate as `safeguard gate` and POST /api/v1/gate, so a digest gets the same
+// verdict everywhere. Its time budget and failure mode are the admission
+// config's, so an image the gate cannot finish in time is decided by the
+// configured mode with the reason the gate saw.
+func (e *env) newAdmissionEvaluator(policyFile string, rcfg *registry.Config, insecure bool, cfg admission.Config, st *sqlite.Store) (*gate.Gate, error) {
+	pol, err := policy.Load(e.policyPath(policyFile))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	f := gateFlags{budget: cfg.Budget, insecure: insecure, failOpen: cfg.FailureMode == admission.FailOpen}
+	if f.budget == 0 {
+		f.budget = admission.DefaultBudget
+	}
+	return e.newGate(st, pol, rcfg, f, "admission", true)
 }
 
 // admissionSetup is what serve and review share: config, store, gate.
 type admissionSetup struct {
-	config, policy, db string
+	config, policy, db, registries string
+	insecure                       bool
 }
 
 func (s *admissionSetup) flags(cmd *cobra.Command, e *env) {
 	cmd.Flags().StringVar(&s.config, "config", "", "admission config YAML (cluster, environments, exempt, pin, failure_mode, budget)")
 	cmd.Flags().StringVar(&s.policy, "policy", "", "policy file for the gate")
 	cmd.Flags().StringVar(&s.db, "db", e.defaultDB(), "store file (facts per digest; deployment inventory)")
+	cmd.Flags().StringVar(&s.registries, "registries", "", "registries file (YAML, as for 'registry crawl') with credentials per host")
+	cmd.Flags().BoolVar(&s.insecure, "insecure", false, "talk plain HTTP to registries not in --registries (loopback test registries)")
 }
 
 func (s *admissionSetup) loadConfig() (admission.Config, error) {
-	if s.config == "" {
+	return loadAdmissionConfig("--config", s.config)
+}
+
+// loadAdmissionConfig reads the admission config file named by flag; no
+// file is the zero config (defaults).
+func loadAdmissionConfig(flag, path string) (admission.Config, error) {
+	if path == "" {
 		return admission.Config{}, nil
 	}
-	data, err := os.ReadFile(s.config)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return admission.Config{}, usageError{fmt.Errorf("--config: %w", err)}
+		return admission.Config{}, usageError{fmt.Errorf("%s: %w", flag, err)}
 	}
 	cfg, err := admission.ParseConfig(data)
 	if err != nil {
-		return admission.Config{}, usageError{fmt.Errorf("%s: %w", s.config, err)}
+		return admission.Config{}, usageError{fmt.Errorf("%s: %w", path, err)}
 	}
 	return cfg, nil
 }
@@ -66,7 +83,14 @@ func (s *admissionSetup) webhook(ctx context.Context, e *env, log *slog.Logger) 
 	if err != nil {
 		return nil, nil, err
 	}
-	eval, err := e.newAdmissionEvaluator(ctx, s.policy, st)
+	var rcfg *registry.Config
+	if s.registries != "" {
+		if rcfg, err = registry.LoadConfig(s.registries); err != nil {
+			st.Close()
+			return nil, nil, usageError{err}
+		}
+	}
+	eval, err := e.newAdmissionEvaluator(s.policy, rcfg, s.insecure, cfg, st)
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/safeguard-dev/safeguard/admission"
 	"github.com/safeguard-dev/safeguard/api"
 	"github.com/safeguard-dev/safeguard/baseimage"
 	"github.com/safeguard-dev/safeguard/feed"
@@ -30,6 +32,26 @@ type serveOptions struct {
 	noKEV, noEPSS                   bool
 	feedInterval, rematchInt        time.Duration
 	policy                          string // policy file for POST /api/v1/gate
+	// The admission webhook, served over HTTPS on its own listener when
+	// admissionListen is set (Kubernetes calls webhooks over TLS only).
+	admissionListen, admissionCert, admissionKey, admissionSelfSigned, admissionConfig string
+}
+
+// checkAdmission validates the webhook flags before anything is opened.
+func (o serveOptions) checkAdmission() error {
+	if o.admissionListen == "" {
+		if o.admissionCert != "" || o.admissionKey != "" || o.admissionSelfSigned != "" || o.admissionConfig != "" {
+			return usageError{errors.New("--admission-cert, --admission-key, --admission-self-signed and --admission-config need --admission-listen")}
+		}
+		return nil
+	}
+	if o.policy == "" {
+		return usageError{errors.New("--admission-listen needs --policy: the webhook decides with the policy gate")}
+	}
+	if (o.admissionSelfSigned != "") == (o.admissionCert != "" || o.admissionKey != "") || (o.admissionSelfSigned == "" && (o.admissionCert == "" || o.admissionKey == "")) {
+		return usageError{errors.New("--admission-listen: give --admission-cert FILE and --admission-key FILE, or --admission-self-signed DIR")}
+	}
+	return nil
 }
 
 func (e *env) serveCommand() *cobra.Command {
@@ -57,6 +79,9 @@ with /healthz, /readyz and /metrics.`,
 				if !feed.KnownEcosystem(eco) {
 					return usageError{fmt.Errorf("--ecosystem %q is not an OSV ecosystem", eco)}
 				}
+			}
+			if err := o.checkAdmission(); err != nil {
+				return err
 			}
 			if o.mirror != "" {
 				if fi, err := os.Stat(o.mirror); err != nil || !fi.IsDir() {
@@ -103,6 +128,60 @@ func (e *env) serveFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().BoolVar(&o.noEPSS, "no-epss", false, "do not sync EPSS scores online")
 	cmd.Flags().DurationVar(&o.feedInterval, "feed-interval", 6*time.Hour, "time between feed syncs (0: only at start)")
 	cmd.Flags().DurationVar(&o.rematchInt, "rematch-interval", 24*time.Hour, "time between full re-matches (0: never)")
+	cmd.Flags().StringVar(&o.admissionListen, "admission-listen", "", "serve the Kubernetes admission webhooks over HTTPS on this address (needs --policy)")
+	cmd.Flags().StringVar(&o.admissionCert, "admission-cert", "", "webhook TLS certificate file (PEM), reloaded on change")
+	cmd.Flags().StringVar(&o.admissionKey, "admission-key", "", "webhook TLS key file (PEM), reloaded on change")
+	cmd.Flags().StringVar(&o.admissionSelfSigned, "admission-self-signed", "", "development: create (once) and serve a self-signed webhook pair in DIR")
+	cmd.Flags().StringVar(&o.admissionConfig, "admission-config", "", "admission config YAML (cluster, environments, exempt, pin, failure_mode, budget)")
+}
+
+// startAdmission serves the webhooks on their own HTTPS listener with the
+// policy gate; the returned stop shuts the server down.
+func (e *env) startAdmission(st *sqlite.Store, cfg *registry.Config, o serveOptions, log *slog.Logger) (stop func(), err error) {
+	acfg, err := loadAdmissionConfig("--admission-config", o.admissionConfig)
+	if err != nil {
+		return nil, err
+	}
+	eval, err := e.newAdmissionEvaluator(o.policy, cfg, false, acfg, st)
+	if err != nil {
+		return nil, err
+	}
+	w, err := admission.New(admission.Options{Evaluator: eval, Config: acfg, Inventory: st, Logger: log, Now: e.now})
+	if err != nil {
+		return nil, err
+	}
+	certFile, keyFile := o.admissionCert, o.admissionKey
+	if o.admissionSelfSigned != "" {
+		ca, c, k, err := admission.LoadOrCreateSelfSigned(o.admissionSelfSigned, "safeguard-webhook", "safeguard", e.now())
+		if err != nil {
+			return nil, fmt.Errorf("self-signed certificate in %s: %w", o.admissionSelfSigned, err)
+		}
+		certFile, keyFile = c, k
+		log.Info("self-signed admission certificate", "dir", o.admissionSelfSigned, "caBundle", base64.StdEncoding.EncodeToString(append(ca, '\n')))
+	}
+	certs, err := admission.LoadCertFiles(certFile, keyFile, log)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.admissionListen)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", o.admissionListen, err)
+	}
+	srv := admission.NewServer(w.Handler(), certs.TLSConfig())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admission webhook", "err", err)
+		}
+	}()
+	log.Info("admission webhook listening", "addr", ln.Addr().String())
+	return func() {
+		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shut)
+		<-done
+	}, nil
 }
 
 // serve runs the daemon on ln until ctx ends. ready, when not nil, is
@@ -138,6 +217,13 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 	gateAPI, err := e.serveGate(st, cfg, o.policy)
 	if err != nil {
 		return err
+	}
+	if o.admissionListen != "" {
+		stop, err := e.startAdmission(st, cfg, o, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	var jobs []scheduler.Job
 	for _, rc := range cfg.Registries {
@@ -225,10 +311,6 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 			}
 			return nil
 		},
-		// ADMISSION HOOK (for the merge with the gate): build the webhook with
-		// admissionSetup.webhook (internal/cli/admission.go) and add its
-		// w.Routes() here; the API server serves them beside /api/v1 (serve
-		// needs TLS for the API server to call it: admission.CertFiles).
 		Extra: map[string]http.Handler{"POST /api/v1/notifications/registry": registry.NotificationHandler(trigger)},
 	})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
