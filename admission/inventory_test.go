@@ -1,11 +1,13 @@
 package admission
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/safeguard-dev/safeguard/store"
 	"github.com/safeguard-dev/safeguard/store/sqlite"
@@ -88,5 +90,70 @@ func TestReconcile(t *testing.T) {
 	ds, _ := st.Deployments(ctx, store.DeploymentFilter{})
 	if len(ds) != 1 || ds[0].Workload != "web" {
 		t.Errorf("left %+v", ds)
+	}
+}
+
+// countingInventory is the real store, counting the writes it is asked for.
+type countingInventory struct {
+	*sqlite.Store
+	puts int
+}
+
+func (c *countingInventory) PutWorkload(ctx context.Context, w store.Workload) error {
+	c.puts++
+	return c.Store.PutWorkload(ctx, w)
+}
+
+// An identical re-admission within recordRefresh is not written again; a
+// changed workload, a later one and one re-created after DELETE are; the
+// last-seen time moves on each write.
+func TestInventoryCoalescesIdenticalWrites(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	inv := &countingInventory{Store: st}
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	w, err := New(Options{Evaluator: corpusGate(), Config: Config{Cluster: "eu-1"}, Inventory: inv, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(filepath.Join("testdata", "connaisseur", "01_deployment.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	review := func() {
+		t.Helper()
+		if _, err := w.Review(ctx, body, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	review()
+	now = now.Add(10 * time.Second)
+	review()
+	if inv.puts != 1 {
+		t.Fatalf("%d writes for two identical admissions 10 s apart, want 1", inv.puts)
+	}
+	now = now.Add(recordRefresh)
+	review()
+	if inv.puts != 2 {
+		t.Fatalf("%d writes after the refresh interval, want 2", inv.puts)
+	}
+	ds, _ := st.Deployments(ctx, store.DeploymentFilter{})
+	if len(ds) != 1 || !ds[0].LastSeen.Equal(now) {
+		t.Fatalf("last seen %+v, want %s", ds, now)
+	}
+	// A changed image is written at once.
+	changed := bytes.Replace(body, []byte(`alice-image:test`), []byte(`sample-san-sama:hai`), 1)
+	if bytes.Equal(changed, body) {
+		t.Fatal("fixture has no image field to change")
+	}
+	if _, err := w.Review(ctx, changed, false); err != nil {
+		t.Fatal(err)
+	}
+	if inv.puts != 3 {
+		t.Fatalf("%d writes after the image changed, want 3", inv.puts)
 	}
 }

@@ -79,6 +79,51 @@ type Webhook struct {
 	now        func() time.Time
 	maxBody    int64
 	refs       refCache
+	recorded   recordCache
+}
+
+// recordCache remembers what the inventory was last told about each
+// workload: a controller re-admits the same workload many times (every
+// scale, every rollout retry), and rewriting an identical row for each
+// request made the store the webhook's bottleneck. An identical workload is
+// written again only after recordRefresh (its last-seen time), a changed one
+// at once. Emptied when full.
+type recordCache struct {
+	mu sync.Mutex
+	m  map[store.WorkloadKey]recordEntry
+}
+
+type recordEntry struct {
+	fingerprint string
+	at          time.Time
+}
+
+// recordRefresh bounds how stale a workload's last-seen time may be.
+const recordRefresh = 30 * time.Second
+
+// fresh reports whether rec was written less than recordRefresh ago with
+// the same content, and otherwise notes that it is being written now.
+func (c *recordCache) fresh(rec store.Workload) bool {
+	fp := rec.Environment
+	for _, ct := range rec.Containers {
+		fp += "\x00" + ct.Name + "\x00" + ct.Path + "\x00" + ct.Image + "\x00" + ct.Digest
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[rec.WorkloadKey]; ok && e.fingerprint == fp && rec.At.Sub(e.at) < recordRefresh && !rec.At.Before(e.at) {
+		return true
+	}
+	if c.m == nil || len(c.m) >= 100000 {
+		c.m = map[store.WorkloadKey]recordEntry{}
+	}
+	c.m[rec.WorkloadKey] = recordEntry{fingerprint: fp, at: rec.At}
+	return false
+}
+
+func (c *recordCache) forget(k store.WorkloadKey) {
+	c.mu.Lock()
+	delete(c.m, k)
+	c.mu.Unlock()
 }
 
 // refCache remembers how image references parse: a cluster runs a bounded
@@ -474,7 +519,11 @@ func (w *Webhook) record(ctx context.Context, req *admissionv1.AdmissionRequest,
 		}
 		rec.Containers = append(rec.Containers, store.DeployedContainer{Name: c.Name, Path: path, Image: c.Image, Digest: d})
 	}
+	if w.recorded.fresh(rec) {
+		return
+	}
 	if err := w.inventory.PutWorkload(ctx, rec); err != nil {
+		w.recorded.forget(rec.WorkloadKey) // try again on the next request
 		w.log.Error("admission: record deployment", "namespace", req.Namespace, "kind", wl.Kind, "name", wl.Name, "err", err)
 	}
 }
@@ -485,6 +534,7 @@ func (w *Webhook) forget(ctx context.Context, req *admissionv1.AdmissionRequest,
 		return
 	}
 	key := store.WorkloadKey{Cluster: w.cfg.Cluster, Namespace: req.Namespace, Kind: req.Kind.Kind, Name: req.Name}
+	w.recorded.forget(key)
 	if err := w.inventory.DeleteWorkload(ctx, key); err != nil {
 		w.log.Error("admission: forget deployment", "namespace", req.Namespace, "kind", req.Kind.Kind, "name", req.Name, "err", err)
 	}

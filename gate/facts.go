@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/safeguard-dev/safeguard/imageref"
 	"github.com/safeguard-dev/safeguard/policy"
@@ -21,6 +22,10 @@ func (g *Gate) facts(ctx context.Context, ref imageref.Ref) (policy.Facts, error
 		return f, err
 	}
 	f.Digest = digest
+	if cached, ok := g.cachedFacts(digest); ok {
+		cached.Reference = f.Reference
+		return cached, nil
+	}
 	images, index, err := g.images(ctx, digest)
 	if errors.Is(err, store.ErrNotFound) {
 		if g.o.Source == nil {
@@ -51,7 +56,35 @@ func (g *Gate) facts(ctx context.Context, ref imageref.Ref) (policy.Facts, error
 		}
 		return f, err
 	}
+	g.cacheFacts(digest, f)
 	return f, nil
+}
+
+// cachedFacts returns the facts gathered for digest less than FactsTTL ago.
+// The policy only reads facts, so one copy serves concurrent decisions.
+func (g *Gate) cachedFacts(digest string) (policy.Facts, bool) {
+	if g.o.FactsTTL <= 0 {
+		return policy.Facts{}, false
+	}
+	g.mu.Lock()
+	e, ok := g.gathered[digest]
+	g.mu.Unlock()
+	if !ok || time.Since(e.at) >= g.o.FactsTTL {
+		return policy.Facts{}, false
+	}
+	return e.facts, true
+}
+
+func (g *Gate) cacheFacts(digest string, f policy.Facts) {
+	if g.o.FactsTTL <= 0 {
+		return
+	}
+	g.mu.Lock()
+	if len(g.gathered) >= maxTagCache {
+		clear(g.gathered) // bounded: digests come from outside
+	}
+	g.gathered[digest] = factsEntry{facts: f, at: time.Now()}
+	g.mu.Unlock()
 }
 
 func refFacts(ref imageref.Ref) policy.Facts {

@@ -100,6 +100,13 @@ type Options struct {
 	// TagTTL is how long a tag→digest resolution is reused. Default
 	// DefaultTagTTL (30 s); negative disables the cache.
 	TagTTL time.Duration
+	// FactsTTL is how long the facts gathered for a digest (findings,
+	// signature status, base chain, tags, SBOMs) are reused before the store
+	// is read again; what changes them in this process should call
+	// Invalidate. Default 0: read the store for every decision (one-shot
+	// CLI runs). A webhook sets a few seconds, so a request for known
+	// digests is a lookup plus the policy evaluation.
+	FactsTTL time.Duration
 	// Now is the clock (waiver expiry, image age, timestamps). Default time.Now.
 	Now func() time.Time
 	// Logger receives decision-log failures. Default: discard.
@@ -117,6 +124,49 @@ type Gate struct {
 	// (a new set) changes them.
 	found map[string]foundEntry
 	imgs  map[string]store.Image
+	// gathered caches facts per digest for FactsTTL (monotonic time, not
+	// the policy clock, which tests and waivers move).
+	gathered map[string]factsEntry
+	// parsed caches how references parse: a cluster asks about a bounded
+	// set of strings, and the grammar's regular expressions cost more than
+	// the policy evaluation of a known digest.
+	parsed map[string]parsedEntry
+}
+
+type parsedEntry struct {
+	ref imageref.Ref
+	err error
+}
+
+func (g *Gate) parse(reference string) (imageref.Ref, error) {
+	g.mu.Lock()
+	e, ok := g.parsed[reference]
+	g.mu.Unlock()
+	if ok {
+		return e.ref, e.err
+	}
+	ref, err := imageref.Parse(reference)
+	g.mu.Lock()
+	if len(g.parsed) >= maxTagCache {
+		clear(g.parsed)
+	}
+	g.parsed[reference] = parsedEntry{ref, err}
+	g.mu.Unlock()
+	return ref, err
+}
+
+type factsEntry struct {
+	facts policy.Facts
+	at    time.Time
+}
+
+// Invalidate drops the facts cached per digest, so the next decisions read
+// the store: call it after a feed import, a crawl or a signature update in
+// the same process.
+func (g *Gate) Invalidate() {
+	g.mu.Lock()
+	clear(g.gathered)
+	g.mu.Unlock()
 }
 
 type foundEntry struct {
@@ -153,7 +203,7 @@ func New(o Options) (*Gate, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Gate{o: o, tag: map[string]tagEntry{}, found: map[string]foundEntry{}, imgs: map[string]store.Image{}}, nil
+	return &Gate{o: o, tag: map[string]tagEntry{}, found: map[string]foundEntry{}, imgs: map[string]store.Image{}, gathered: map[string]factsEntry{}, parsed: map[string]parsedEntry{}}, nil
 }
 
 // Policy is the policy the gate evaluates.
@@ -178,7 +228,7 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 	d := Decision{Reference: reference, Verdict: Allow, Violations: []Violation{}, PolicyHash: g.o.Policy.Hash(), EvaluatedAt: now.UTC()}
 	ctx, cancel := context.WithTimeout(ctx, g.o.Budget)
 	defer cancel()
-	ref, err := imageref.Parse(reference)
+	ref, err := g.parse(reference)
 	if err != nil {
 		d.Verdict = Deny
 		d.Violations = append(d.Violations, Violation{Rule: RuleReferences, Mode: ModeEnforce, Message: imageref.Malformed(err).Message})

@@ -5,12 +5,17 @@
 // for a bounded time, and reports the rate, latency percentiles, errors
 // and the server's memory (RSS) and CPU.
 //
-// The server answers from a table of known digests (knownFacts below), a
-// stand-in for the policy gate's precomputed facts, so the figures are the
-// webhook's own cost — TLS, HTTP, decoding, extraction, dedup, the
-// answer — not the policy engine's.
+// By default the server answers from a table of known digests (knownFacts
+// below), so the figures are the webhook's own cost — TLS, HTTP, decoding,
+// extraction, dedup, the answer. With -safeguard BIN the server is the
+// product itself, `BIN admission serve`, deciding with the policy gate
+// (the baseline example policy, the store's facts per digest) for images
+// in a loopback registry this process runs; the Pod's images are pinned
+// tag@digest references, so after the warm-up every request is a lookup
+// plus policy evaluation (see product.go).
 //
 //	go run ./bench/admissionload -duration 60s -concurrency 32
+//	go build -o /tmp/safeguard ./cmd/safeguard && go run ./bench/admissionload -safeguard /tmp/safeguard -duration 60s
 package main
 
 import (
@@ -51,6 +56,7 @@ func main() {
 	concurrency := flag.Int("concurrency", 32, "concurrent keep-alive clients")
 	mutate := flag.Bool("mutate", false, "send to the mutating webhook (answers carry a patch)")
 	profile := flag.String("server-cpuprofile", "", "write the server's CPU profile to this file")
+	bin := flag.String("safeguard", "", "load the real product: this safeguard binary's 'admission serve' with the policy gate")
 	flag.Parse()
 	if *serve {
 		if *profile != "" {
@@ -68,7 +74,7 @@ func main() {
 		}
 		return
 	}
-	if err := runLoad(*containers, *duration, *concurrency, *mutate, *profile); err != nil {
+	if err := runLoad(*bin, *containers, *duration, *concurrency, *mutate, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "admissionload:", err)
 		os.Exit(1)
 	}
@@ -123,10 +129,10 @@ func runServer(dir string, containers int) error {
 	return nil
 }
 
-func podBody(containers int) []byte {
+func podBody(refs []string) []byte {
 	var cs []map[string]any
-	for i := range containers {
-		cs = append(cs, map[string]any{"name": fmt.Sprintf("c%d", i), "image": imageRef(i),
+	for i, ref := range refs {
+		cs = append(cs, map[string]any{"name": fmt.Sprintf("c%d", i), "image": ref,
 			"resources": map[string]any{"requests": map[string]any{"cpu": "100m", "memory": "128Mi"}}})
 	}
 	pod := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "load", "namespace": "shop"},
@@ -166,35 +172,55 @@ func procStat(pid int) (rss, hwm int64, cpu time.Duration) {
 	return rss, hwm, cpu
 }
 
-func runLoad(containers int, duration time.Duration, concurrency int, mutate bool, profile string) error {
+func runLoad(bin string, containers int, duration time.Duration, concurrency int, mutate bool, profile string) error {
 	dir, err := os.MkdirTemp("", "admissionload-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	self, err := os.Executable()
-	if err != nil {
-		return err
+	var (
+		addr, server string
+		pid          int
+		refs         []string
+		ca           []byte
+	)
+	if bin != "" {
+		p, err := startProduct(bin, dir, containers)
+		if err != nil {
+			return err
+		}
+		defer p.stop()
+		addr, pid, refs, server = p.addr, p.cmd.Process.Pid, p.refs, "safeguard admission serve (policy gate, baseline policy)"
+		if ca, err = os.ReadFile(filepath.Join(dir, "certs", "ca.crt")); err != nil {
+			return err
+		}
+	} else {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		child := exec.Command(self, "-serve", "-dir", dir, "-containers", strconv.Itoa(containers), "-server-cpuprofile", profile)
+		stdin, _ := child.StdinPipe()
+		stdout, _ := child.StdoutPipe()
+		child.Stderr = os.Stderr
+		if err := child.Start(); err != nil {
+			return err
+		}
+		defer func() { stdin.Close(); child.Wait() }()
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "ADDR ") {
+			return fmt.Errorf("server did not start: %q %v", line, err)
+		}
+		addr, pid, server = strings.TrimSpace(strings.TrimPrefix(line, "ADDR ")), child.Process.Pid, "table of known digests"
+		for i := range containers {
+			refs = append(refs, imageRef(i))
+		}
+		if ca, err = os.ReadFile(filepath.Join(dir, "ca.crt")); err != nil {
+			return err
+		}
 	}
-	child := exec.Command(self, "-serve", "-dir", dir, "-containers", strconv.Itoa(containers), "-server-cpuprofile", profile)
-	stdin, _ := child.StdinPipe()
-	stdout, _ := child.StdoutPipe()
-	child.Stderr = os.Stderr
-	if err := child.Start(); err != nil {
-		return err
-	}
-	defer func() { stdin.Close(); child.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ADDR ") {
-		return fmt.Errorf("server did not start: %q %v", line, err)
-	}
-	addr := strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
 	if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" {
 		return fmt.Errorf("refusing a non-loopback target %s", addr)
-	}
-	ca, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
-	if err != nil {
-		return err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
@@ -209,7 +235,7 @@ func runLoad(containers int, duration time.Duration, concurrency int, mutate boo
 		path = admission.PathMutate
 	}
 	url := "https://" + addr + path
-	body := podBody(containers)
+	body := podBody(refs)
 
 	// Warm-up: TLS handshakes for every connection, first allocations.
 	warm := time.Now().Add(2 * time.Second)
@@ -225,7 +251,7 @@ func runLoad(containers int, duration time.Duration, concurrency int, mutate boo
 	}
 	wg.Wait()
 
-	_, _, cpu0 := procStat(child.Process.Pid)
+	_, _, cpu0 := procStat(pid)
 	var errors atomic.Int64
 	lat := make([][]time.Duration, concurrency)
 	var maxRSS atomic.Int64
@@ -238,7 +264,7 @@ func runLoad(containers int, duration time.Duration, concurrency int, mutate boo
 			case <-stopSampling:
 				return
 			case <-t.C:
-				if rss, _, _ := procStat(child.Process.Pid); rss > maxRSS.Load() {
+				if rss, _, _ := procStat(pid); rss > maxRSS.Load() {
 					maxRSS.Store(rss)
 				}
 			}
@@ -264,7 +290,7 @@ func runLoad(containers int, duration time.Duration, concurrency int, mutate boo
 	wg.Wait()
 	elapsed := time.Since(start)
 	close(stopSampling)
-	rss, hwm, cpu1 := procStat(child.Process.Pid)
+	rss, hwm, cpu1 := procStat(pid)
 	var all []time.Duration
 	for _, ls := range lat {
 		all = append(all, ls...)
@@ -275,7 +301,7 @@ func runLoad(containers int, duration time.Duration, concurrency int, mutate boo
 	}
 	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(float64(len(all))*p))] }
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	fmt.Printf("admissionload: %d-container Pod, %s, concurrency %d, %s, %d CPUs\n", containers, path, concurrency, elapsed.Round(time.Millisecond), runtimeCPUs())
+	fmt.Printf("admissionload: %d-container Pod, %s, concurrency %d, %s, %d CPUs; server: %s\n", containers, path, concurrency, elapsed.Round(time.Millisecond), runtimeCPUs(), server)
 	fmt.Printf("requests %d  rate %.0f/s  errors %d\n", len(all), float64(len(all))/elapsed.Seconds(), errors.Load())
 	fmt.Printf("latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(pct(0.999)), ms(all[len(all)-1]))
 	fmt.Printf("server: RSS %d MiB at end, %d MiB peak sampled, VmHWM %d MiB; CPU %.2f cores\n", rss/1024, maxRSS.Load()/1024, hwm/1024,

@@ -26,16 +26,16 @@ import (
 // verdict everywhere. Its time budget and failure mode are the admission
 // config's, so an image the gate cannot finish in time is decided by the
 // configured mode with the reason the gate saw.
-func (e *env) newAdmissionEvaluator(policyFile string, rcfg *registry.Config, insecure bool, cfg admission.Config, st *sqlite.Store) (*gate.Gate, error) {
+func (e *env) newAdmissionEvaluator(policyFile string, rcfg *registry.Config, insecure bool, cfg admission.Config, st *sqlite.Store, log gate.DecisionLog) (*gate.Gate, error) {
 	pol, err := policy.Load(e.policyPath(policyFile))
 	if err != nil {
 		return nil, usageError{err}
 	}
-	f := gateFlags{budget: cfg.Budget, insecure: insecure, failOpen: cfg.FailureMode == admission.FailOpen}
+	f := gateFlags{budget: cfg.Budget, insecure: insecure, failOpen: cfg.FailureMode == admission.FailOpen, factsTTL: longRunningFactsTTL}
 	if f.budget == 0 {
 		f.budget = admission.DefaultBudget
 	}
-	return e.newGate(st, pol, rcfg, f, "admission", true)
+	return e.newGate(st, pol, rcfg, f, "admission", log)
 }
 
 // admissionSetup is what serve and review share: config, store, gate.
@@ -90,17 +90,19 @@ func (s *admissionSetup) webhook(ctx context.Context, e *env, log *slog.Logger) 
 			return nil, nil, usageError{err}
 		}
 	}
-	eval, err := e.newAdmissionEvaluator(s.policy, rcfg, s.insecure, cfg, st)
+	decisions := gate.NewBatchLog(st, log)
+	closeAll := func() { decisions.Close(); st.Close() }
+	eval, err := e.newAdmissionEvaluator(s.policy, rcfg, s.insecure, cfg, st, decisions)
 	if err != nil {
-		st.Close()
+		closeAll()
 		return nil, nil, err
 	}
 	w, err = admission.New(admission.Options{Evaluator: eval, Config: cfg, Inventory: st, Logger: log, Now: e.now})
 	if err != nil {
-		st.Close()
+		closeAll()
 		return nil, nil, err
 	}
-	return w, func() { st.Close() }, nil
+	return w, closeAll, nil
 }
 
 func (e *env) admissionCommand() *cobra.Command {

@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 var fixedNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 // run executes the CLI in-process with a fixed clock and no ambient env.
-func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func run(t testing.TB, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{stdout: &out, stderr: &errb, now: func() time.Time { return fixedNow },

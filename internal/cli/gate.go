@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/safeguard-dev/safeguard/api"
 	"github.com/safeguard-dev/safeguard/gate"
 	"github.com/safeguard-dev/safeguard/policy"
 	"github.com/safeguard-dev/safeguard/registry"
@@ -30,7 +29,14 @@ type gateFlags struct {
 	feeds                                               []string
 	insecure, failOpen                                  bool
 	budget                                              time.Duration
+	factsTTL                                            time.Duration // 0: read the store for every decision
 }
+
+// longRunningFactsTTL is how long serve's and the webhook's gates reuse the
+// facts of a digest: a request for known digests is then a lookup plus the
+// policy evaluation, and what another process writes to the store shows
+// within this time (in-process writers invalidate at once).
+const longRunningFactsTTL = 2 * time.Second
 
 func (e *env) gateCommand() *cobra.Command {
 	var f gateFlags
@@ -130,7 +136,11 @@ func (e *env) runGate(ctx context.Context, f gateFlags, images []string) error {
 			return usageError{errors.New("the policy has vulnerability rules but the store holds no advisories: pass --feed files or a --db with imported feeds (an empty database would make every image look clean)")}
 		}
 	}
-	g, err := e.newGate(st, pol, cfg, f, "cli", f.db != "")
+	var log gate.DecisionLog
+	if f.db != "" {
+		log = st
+	}
+	g, err := e.newGate(st, pol, cfg, f, "cli", log)
 	if err != nil {
 		return err
 	}
@@ -151,18 +161,15 @@ func (e *env) runGate(ctx context.Context, f gateFlags, images []string) error {
 	return nil
 }
 
-// newGate builds a gate over the store and the registries; log says
-// whether decisions go to the store's decision log.
-func (e *env) newGate(st *sqlite.Store, pol *policy.Policy, cfg *registry.Config, f gateFlags, caller string, log bool) (*gate.Gate, error) {
+// newGate builds a gate over the store and the registries; decisions go to
+// log (nil: not logged).
+func (e *env) newGate(st *sqlite.Store, pol *policy.Policy, cfg *registry.Config, f gateFlags, caller string, log gate.DecisionLog) (*gate.Gate, error) {
 	o := gate.Options{
-		Policy: pol, Store: st, Now: e.now, Budget: f.budget, Caller: caller,
+		Policy: pol, Store: st, Now: e.now, Budget: f.budget, Caller: caller, FactsTTL: f.factsTTL, Log: log,
 		Source: &gate.Registries{Crawler: &registry.Crawler{Inventory: st, SBOMs: registrySBOMs{st: st, now: e.now}, Now: e.now, Getenv: e.getenv}, Config: cfg, Insecure: f.insecure},
 	}
 	if f.failOpen {
 		o.FailureMode = gate.FailOpen
-	}
-	if log {
-		o.Log = st
 	}
 	if pol.Trust != nil {
 		v, err := signature.NewVerifier(pol.Trust)
@@ -323,9 +330,9 @@ violated rules (see docs/POLICY.md). Exit status: 0 all pass, 1 a case failed,
 	return cmd
 }
 
-// serveGate builds the gate serve answers POST /api/v1/gate with; nil (no
-// gate) without a policy file.
-func (e *env) serveGate(st *sqlite.Store, cfg *registry.Config, path string) (api.Gate, error) {
+// serveGate builds the gate serve answers POST /api/v1/gate with, logging
+// to log; nil (no gate) without a policy file.
+func (e *env) serveGate(st *sqlite.Store, cfg *registry.Config, path string, log gate.DecisionLog) (*gate.Gate, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -333,9 +340,5 @@ func (e *env) serveGate(st *sqlite.Store, cfg *registry.Config, path string) (ap
 	if err != nil {
 		return nil, usageError{err}
 	}
-	g, err := e.newGate(st, pol, cfg, gateFlags{budget: gate.DefaultBudget}, "api", true)
-	if err != nil {
-		return nil, err
-	}
-	return g, nil
+	return e.newGate(st, pol, cfg, gateFlags{budget: gate.DefaultBudget, factsTTL: longRunningFactsTTL}, "api", log)
 }

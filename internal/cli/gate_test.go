@@ -45,7 +45,7 @@ type gateWorld struct {
 // newGateWorld starts the registry, writes the policy, imports the bundled
 // feeds into a store with `feed import`, and records base images: an
 // approved one for signed-clean, an unapproved one for unsigned-clean.
-func newGateWorld(t *testing.T) *gateWorld {
+func newGateWorld(t testing.TB) *gateWorld {
 	t.Helper()
 	w := gatetest.New(t)
 	gw := &gateWorld{w: w, policy: filepath.Join(w.Dir, "policy.yaml"), db: filepath.Join(t.TempDir(), "g.db")}

@@ -18,6 +18,7 @@ import (
 	"github.com/safeguard-dev/safeguard/api"
 	"github.com/safeguard-dev/safeguard/baseimage"
 	"github.com/safeguard-dev/safeguard/feed"
+	"github.com/safeguard-dev/safeguard/gate"
 	"github.com/safeguard-dev/safeguard/registry"
 	"github.com/safeguard-dev/safeguard/scheduler"
 	"github.com/safeguard-dev/safeguard/sigstatus"
@@ -137,35 +138,35 @@ func (e *env) serveFlags(cmd *cobra.Command, o *serveOptions) {
 
 // startAdmission serves the webhooks on their own HTTPS listener with the
 // policy gate; the returned stop shuts the server down.
-func (e *env) startAdmission(st *sqlite.Store, cfg *registry.Config, o serveOptions, log *slog.Logger) (stop func(), err error) {
+func (e *env) startAdmission(st *sqlite.Store, cfg *registry.Config, o serveOptions, log *slog.Logger, decisions gate.DecisionLog) (g *gate.Gate, stop func(), err error) {
 	acfg, err := loadAdmissionConfig("--admission-config", o.admissionConfig)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	eval, err := e.newAdmissionEvaluator(o.policy, cfg, false, acfg, st)
+	eval, err := e.newAdmissionEvaluator(o.policy, cfg, false, acfg, st, decisions)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w, err := admission.New(admission.Options{Evaluator: eval, Config: acfg, Inventory: st, Logger: log, Now: e.now})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	certFile, keyFile := o.admissionCert, o.admissionKey
 	if o.admissionSelfSigned != "" {
 		ca, c, k, err := admission.LoadOrCreateSelfSigned(o.admissionSelfSigned, "safeguard-webhook", "safeguard", e.now())
 		if err != nil {
-			return nil, fmt.Errorf("self-signed certificate in %s: %w", o.admissionSelfSigned, err)
+			return nil, nil, fmt.Errorf("self-signed certificate in %s: %w", o.admissionSelfSigned, err)
 		}
 		certFile, keyFile = c, k
 		log.Info("self-signed admission certificate", "dir", o.admissionSelfSigned, "caBundle", base64.StdEncoding.EncodeToString(append(ca, '\n')))
 	}
 	certs, err := admission.LoadCertFiles(certFile, keyFile, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ln, err := net.Listen("tcp", o.admissionListen)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", o.admissionListen, err)
+		return nil, nil, fmt.Errorf("listen %s: %w", o.admissionListen, err)
 	}
 	srv := admission.NewServer(w.Handler(), certs.TLSConfig())
 	done := make(chan struct{})
@@ -176,7 +177,7 @@ func (e *env) startAdmission(st *sqlite.Store, cfg *registry.Config, o serveOpti
 		}
 	}()
 	log.Info("admission webhook listening", "addr", ln.Addr().String())
-	return func() {
+	return eval, func() {
 		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shut)
@@ -214,16 +215,34 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 	if err := verifyNew(ctx); err != nil {
 		log.Error("signature verification", "err", err)
 	}
-	gateAPI, err := e.serveGate(st, cfg, o.policy)
+	// API decisions are in the log when the call returns; the webhook's,
+	// thousands a second under load, are written in batches.
+	apiGate, err := e.serveGate(st, cfg, o.policy, st)
 	if err != nil {
 		return err
 	}
+	var gateAPI api.Gate // a nil *gate.Gate must stay a nil interface
+	gates := []*gate.Gate{}
+	if apiGate != nil {
+		gateAPI = apiGate
+		gates = append(gates, apiGate)
+	}
+	// What this process writes (crawls, feed imports, verdicts) reaches the
+	// gates' next decisions at once, not after their facts TTL.
+	invalidate := func() {
+		for _, g := range gates {
+			g.Invalidate()
+		}
+	}
 	if o.admissionListen != "" {
-		stop, err := e.startAdmission(st, cfg, o, log)
+		decisions := gate.NewBatchLog(st, log)
+		defer decisions.Close()
+		g, stop, err := e.startAdmission(st, cfg, o, log, decisions)
 		if err != nil {
 			return err
 		}
 		defer stop()
+		gates = append(gates, g)
 	}
 	var jobs []scheduler.Job
 	for _, rc := range cfg.Registries {
@@ -251,7 +270,9 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 			} else if bsum.New+bsum.Changed > 0 {
 				log.Info("attributed base images", "images", bsum.Images, "catalogue", bsum.Catalogue, "new", bsum.New, "changed", bsum.Changed)
 			}
-			return errors.Join(err, verifyNew(ctx))
+			err = errors.Join(err, verifyNew(ctx))
+			invalidate()
+			return err
 		}})
 	}
 	var m *mirror
@@ -269,6 +290,7 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 			if err == nil {
 				feedsOK.Store(true)
 			}
+			invalidate()
 			return err
 		}})
 	} else {
@@ -283,6 +305,7 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 				started = true
 				return nil
 			}
+			defer invalidate()
 			return e.rematchAll(ctx, st)
 		}})
 	}

@@ -79,3 +79,27 @@ func (s *Store) IndexChildren(ctx context.Context, digest string) ([]string, err
 	}
 	return out, nil
 }
+
+// PutDecisions appends decisions in one transaction (a busy webhook's
+// decisions, batched).
+func (s *Store) PutDecisions(ctx context.Context, ds []store.DecisionRecord) error {
+	for _, d := range ds {
+		if !json.Valid(d.Detail) {
+			return errors.New("put decisions: a detail is not JSON")
+		}
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO decisions (evaluated_at, reference, digest, verdict, incomplete, policy_hash, environment, namespace, cluster, source, latency_ms, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("put decisions: %w", err)
+		}
+		defer st.Close()
+		for _, d := range ds {
+			if _, err := st.ExecContext(ctx, fmtTime(d.At), d.Reference, d.Digest, d.Verdict, d.Incomplete, d.PolicyHash, d.Environment, d.Namespace, d.Cluster, d.Source, d.LatencyMS, string(d.Detail)); err != nil {
+				return fmt.Errorf("put decisions: %w", err)
+			}
+		}
+		return nil
+	})
+}

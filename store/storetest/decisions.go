@@ -13,12 +13,36 @@ import (
 // DecisionLog is the decision-log surface of a backend.
 type DecisionLog interface {
 	PutDecision(ctx context.Context, d store.DecisionRecord) (int64, error)
+	PutDecisions(ctx context.Context, ds []store.DecisionRecord) error
 	Decisions(ctx context.Context, f store.DecisionFilter) ([]store.DecisionRecord, error)
 }
 
 // RunDecisions runs the decision-log part of the suite.
 func RunDecisions(t *testing.T, open func(t *testing.T) DecisionLog) {
 	t.Run("DecisionLogFilters", func(t *testing.T) { testDecisions(t, open(t)) })
+	t.Run("DecisionBatch", func(t *testing.T) {
+		s := open(t)
+		ctx := context.Background()
+		batch := []store.DecisionRecord{
+			{At: t0, Reference: "r:1", Digest: "sha256:x", Verdict: "allow", Source: "admission", Detail: []byte(`{}`)},
+			{At: t0.Add(time.Second), Reference: "r:2", Digest: "sha256:y", Verdict: "deny", Source: "admission", Detail: []byte(`{"v":1}`)},
+		}
+		if err := s.PutDecisions(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		got := must(s.Decisions(ctx, store.DecisionFilter{}))
+		if len(got) != 2 || got[0].Digest != "sha256:y" || got[1].Verdict != "allow" || string(got[0].Detail) != `{"v":1}` {
+			t.Errorf("batch round trip: %+v", got)
+		}
+		// One bad record stores none of the batch.
+		bad := append(batch, store.DecisionRecord{At: t0, Detail: []byte("{no")})
+		if err := s.PutDecisions(ctx, bad); err == nil {
+			t.Error("a batch with a non-JSON detail was stored")
+		}
+		if n := len(must(s.Decisions(ctx, store.DecisionFilter{}))); n != 2 {
+			t.Errorf("after a refused batch: %d decisions, want 2", n)
+		}
+	})
 	t.Run("DecisionDetailMustBeJSON", func(t *testing.T) {
 		if _, err := open(t).PutDecision(context.Background(), store.DecisionRecord{At: t0, Detail: []byte("{not json")}); err == nil {
 			t.Fatal("a decision whose detail is not JSON was stored")
