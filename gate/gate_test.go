@@ -3,11 +3,13 @@ package gate_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -339,5 +341,65 @@ func TestAgeSinceDisclosure(t *testing.T) {
 	young := setup(t, "version: 1\nname: age\nrules:\n  - {name: old-kev, type: vulnerabilities, with: {kev: true, min_age: 36500d}}\n")
 	if d := young.g.Evaluate(context.Background(), young.w.Refs["vulnerable"], gate.Input{}); d.Verdict != gate.Allow {
 		t.Errorf("nothing is a century old: %+v", d)
+	}
+}
+
+// With FactsTTL a digest's facts are reused, so a feed import is seen only
+// after the TTL or an Invalidate — what serve calls after its own imports.
+func TestFactsCacheAndInvalidate(t *testing.T) {
+	fx := setup(t, "version: 1\nname: crit\nrules:\n  - {name: no-critical, type: vulnerabilities, with: {severity: critical}}\n",
+		func(o *gate.Options) { o.FactsTTL = time.Hour })
+	ctx := context.Background()
+	ref := fx.w.Pinned("signed-clean")
+	if d := fx.g.Evaluate(ctx, ref, gate.Input{}); d.Verdict != gate.Allow {
+		t.Fatalf("before: %+v", d)
+	}
+	osv := filepath.Join(t.TempDir(), "GHSA-test-0002.json")
+	os.WriteFile(osv, []byte(`{"id":"GHSA-test-0002","modified":"2026-06-01T00:00:00Z","published":"2026-06-01T00:00:00Z",
+		"affected":[{"package":{"ecosystem":"Maven","name":"org.example:clean"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0.1"}]}]}],
+		"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]}`), 0o644)
+	gatetest.Import(t, fx.st, osv)
+	if d := fx.g.Evaluate(ctx, ref, gate.Input{}); d.Verdict != gate.Allow {
+		t.Fatalf("within the TTL the cached facts decide: %+v", d)
+	}
+	// The cache is per digest, not per reference: another spelling of the
+	// same digest reuses it and keeps its own reference facts.
+	if d := fx.g.Evaluate(ctx, fx.w.Refs["signed-clean"]+"@"+fx.w.Digests["signed-clean"], gate.Input{}); d.Verdict != gate.Allow || d.Reference == ref {
+		t.Fatalf("tag@digest spelling: %+v", d)
+	}
+	fx.g.Invalidate()
+	if d := fx.g.Evaluate(ctx, ref, gate.Input{}); d.Verdict != gate.Deny {
+		t.Fatalf("after Invalidate: %+v", d)
+	}
+}
+
+// BatchLog stores every decision, from many goroutines, by Close.
+func TestBatchLogStoresEveryDecision(t *testing.T) {
+	st := gatetest.Store(t, "..")
+	b := gate.NewBatchLog(st, nil)
+	ctx := context.Background()
+	const n = 900 // more than one batch, fewer than a listing holds
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := b.PutDecision(ctx, store.DecisionRecord{At: now, Reference: fmt.Sprintf("r:%d", i), Verdict: gate.Allow, Source: "test", Detail: []byte(`{}`)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	b.Close()
+	got, err := st.Decisions(ctx, store.DecisionFilter{Limit: store.MaxDecisions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, d := range got {
+		seen[d.Reference] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d distinct decisions stored, want %d", len(seen), n)
 	}
 }
