@@ -379,7 +379,7 @@ func (s *Store) Tags(ctx context.Context, digest string) ([]string, error) {
 // ImageSBOMs returns the SBOMs stored for an image digest (attached in the
 // registry, or ingested with --image ref@digest).
 func (s *Store) ImageSBOMs(ctx context.Context, digest string) ([]store.SBOM, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sbomColumns+` FROM sboms WHERE image = ? OR image LIKE ? ESCAPE '\' ORDER BY id`, digest, "%@"+likeEscape(digest))
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sbomColumns+` FROM sboms WHERE image_digest = ? ORDER BY id`, digest)
 	if err != nil {
 		return nil, err
 	}

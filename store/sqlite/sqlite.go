@@ -185,9 +185,9 @@ func (s *Store) IngestSBOM(ctx context.Context, in store.IngestInput) (store.Ing
 		if _, err := tx.ExecContext(ctx, `INSERT INTO documents (digest, body) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING`, digest, in.Raw); err != nil {
 			return fmt.Errorf("store document: %w", err)
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO sboms (digest, source, image, format, format_version, subject, distro, ingested_at, package_count, unidentified_count)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			rec.Digest, rec.Source, rec.Image, rec.Format, rec.FormatVersion, rec.Subject, rec.Distro, fmtTime(at), rec.Packages, rec.Unidentified).Scan(&rec.ID)
+		err := tx.QueryRowContext(ctx, `INSERT INTO sboms (digest, source, image, image_digest, format, format_version, subject, distro, ingested_at, package_count, unidentified_count)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			rec.Digest, rec.Source, rec.Image, imageDigest(rec.Image), rec.Format, rec.FormatVersion, rec.Subject, rec.Distro, fmtTime(at), rec.Packages, rec.Unidentified).Scan(&rec.ID)
 		if err != nil {
 			return fmt.Errorf("store sbom: %w", err)
 		}
@@ -540,4 +540,17 @@ func (s *Store) importKEV(ctx context.Context, tx *sql.Tx, in store.FeedData, re
 	}
 	res.KEVChanged = res.KEVAdded+res.KEVRemoved > 0
 	return nil
+}
+
+// imageDigest is the digest an SBOM's image reference names: the part after
+// '@' of repo@sha256:…, a bare digest itself, else "" (a tag or a name).
+// Migration 0009 computes the same for SBOMs stored before it.
+func imageDigest(image string) string {
+	if i := strings.LastIndexByte(image, '@'); i >= 0 {
+		return image[i+1:]
+	}
+	if strings.HasPrefix(image, "sha256:") {
+		return image
+	}
+	return ""
 }

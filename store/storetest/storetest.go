@@ -4,6 +4,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +28,7 @@ type Backend interface {
 	Trajectory(ctx context.Context, sbomID int64) ([]store.TrajectoryPoint, error)
 	FeedGeneration(ctx context.Context) (int64, error)
 	RecordNewKEVEvents(ctx context.Context, at time.Time) ([]store.Event, error)
+	ImageSBOMs(ctx context.Context, digest string) ([]store.SBOM, error)
 }
 
 // Run runs the suite; open must return a new, empty store.
@@ -39,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("AliasGroups", func(t *testing.T) { testAliasGroups(t, open(t)) })
 	t.Run("Trajectory", func(t *testing.T) { testTrajectory(t, open(t)) })
 	t.Run("StaleReconcileRetried", func(t *testing.T) { testStaleReconcile(t, open(t)) })
+	t.Run("ImageSBOMsByDigest", func(t *testing.T) { testImageSBOMs(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -420,5 +424,28 @@ func testStaleReconcile(t *testing.T, s Backend) {
 	}
 	if fs := must(s.Findings(ctx, store.FindingFilter{})); len(fs) != 1 || fs[0].AdvisoryID != "GO-9" {
 		t.Fatalf("a reconcile that raced an import wrote a stale result: %+v", fs)
+	}
+}
+
+// An image's SBOMs are found by the digest its reference names, whether it
+// was stored as repo@digest or as the bare digest; tags and other digests
+// (one a prefix of the other) do not match.
+func testImageSBOMs(t *testing.T, s Backend) {
+	ctx := context.Background()
+	d1 := "sha256:" + strings.Repeat("1", 64)
+	d2 := "sha256:" + strings.Repeat("2", 64)
+	for i, image := range []string{"registry.example/app@" + d1, d1, "registry.example/app:1.0", "registry.example/other@" + d2, d1[:20]} {
+		raw := []byte(fmt.Sprintf(`{"n":%d}`, i))
+		must(s.IngestSBOM(ctx, store.IngestInput{Document: debDoc(), Raw: raw, Source: fmt.Sprintf("s%d.json", i), Image: image, At: t0}))
+	}
+	got := must(s.ImageSBOMs(ctx, d1))
+	if len(got) != 2 || got[0].Image != "registry.example/app@"+d1 || got[1].Image != d1 {
+		t.Errorf("SBOMs of %s: %+v", d1, got)
+	}
+	if got := must(s.ImageSBOMs(ctx, d2)); len(got) != 1 {
+		t.Errorf("SBOMs of %s: %+v", d2, got)
+	}
+	if got := must(s.ImageSBOMs(ctx, "sha256:"+strings.Repeat("3", 64))); len(got) != 0 {
+		t.Errorf("SBOMs of an unknown digest: %+v", got)
 	}
 }
