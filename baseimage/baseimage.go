@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/safeguard-dev/safeguard/imageref"
 	"github.com/safeguard-dev/safeguard/store"
 )
 
@@ -691,21 +692,26 @@ func splitRef(ref string) (repo, tag, digest string) {
 // NormalizeRepository applies Docker's defaults: a name without a registry
 // host is on docker.io, and a one-part name there is under library/
 // ("node" → "docker.io/library/node"); index.docker.io and
-// registry-1.docker.io are docker.io.
+// registry-1.docker.io are docker.io. A name the reference grammar accepts
+// is normalised by imageref, the one parser of references; one it refuses
+// (stored names from annotations and provenance are outside data) gets the
+// same defaults leniently, so it can still be compared.
 func NormalizeRepository(repo string) string {
 	repo = strings.TrimSpace(repo)
 	if repo == "" {
 		return ""
 	}
+	if ref, err := imageref.Parse(repo); err == nil && ref.Tag == "latest" && ref.ImplicitLatest {
+		return ref.Name()
+	}
 	host, rest, ok := strings.Cut(repo, "/")
 	if !ok || !(strings.ContainsAny(host, ".:") || host == "localhost") {
-		host, rest = "docker.io", repo
+		host, rest = imageref.DockerHub, repo
 	}
-	switch host {
-	case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com":
-		host = "docker.io"
+	if imageref.IsDockerHubAlias(host) {
+		host = imageref.DockerHub
 	}
-	if host == "docker.io" && !strings.Contains(rest, "/") {
+	if host == imageref.DockerHub && !strings.Contains(rest, "/") {
 		rest = "library/" + rest
 	}
 	return host + "/" + strings.ToLower(rest)

@@ -24,6 +24,10 @@ var dockerHubAliases = map[string]bool{
 	"registry-1.docker.io": true,
 }
 
+// IsDockerHubAlias reports whether host (no port) serves Docker Hub and
+// normalises to docker.io.
+func IsDockerHubAlias(host string) bool { return dockerHubAliases[host] }
+
 // Ref is a parsed, normalised image reference.
 type Ref struct {
 	Raw        string // the input as given
