@@ -312,3 +312,43 @@ func TestCrawlCredentialsFromEnv(t *testing.T) {
 		t.Errorf("missing password variable: %v", err)
 	}
 }
+
+// A registry's answer to the API version check is the registry's, not a
+// repository's: a crawl of several repositories asks it once, and an
+// unchanged re-crawl costs one HEAD per tag plus one tag list per
+// repository.
+func TestCrawlPingsOncePerRegistry(t *testing.T) {
+	host, _ := inMemoryRegistry(t)
+	p := pusher{t, host}
+	repos := []string{"team/a", "team/b", "team/c"}
+	for i, r := range repos {
+		p.write(r+":1.0", p.image(nil, time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC), v1.Platform{OS: "linux", Architecture: "amd64"}))
+		p.write(r+":1.1", p.image(map[string]string{"v": "1.1"}, time.Date(2026, 2, 1+i, 0, 0, 0, 0, time.UTC), v1.Platform{OS: "linux", Architecture: "amd64"}))
+	}
+	st := openStore(t)
+	reqs := &requestLog{inner: freshTransport()}
+	c := &Crawler{Inventory: st, SBOMs: &storeSink{st: st}, Transport: reqs, Logger: testLogger(t), sleep: noSleep}
+	rc := RegistryConfig{Name: "test", Host: host, Insecure: true, Repositories: repos}
+	count := func(want string, got []string) int {
+		n := 0
+		for _, r := range got {
+			if r == want {
+				n++
+			}
+		}
+		return n
+	}
+	for _, crawl := range []string{"first", "unchanged"} {
+		sum, err := c.CrawlRegistry(context.Background(), rc)
+		if err != nil || len(sum.Errors) != 0 {
+			t.Fatalf("%s crawl: %v %v", crawl, err, sum.Errors)
+		}
+		got := reqs.take()
+		if n := count("GET /v2/", got); n != 1 {
+			t.Errorf("%s crawl: %d pings for %d repositories, want 1: %q", crawl, n, len(repos), got)
+		}
+		if crawl == "unchanged" && (len(got) != 1+len(repos)+2*len(repos) || sum.Requests != int64(len(got))) {
+			t.Errorf("unchanged re-crawl: %d requests (summary %d), want 1 ping + %d tag lists + %d HEADs: %q", len(got), sum.Requests, len(repos), 2*len(repos), got)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -164,6 +165,70 @@ type crawlRun struct {
 	retries   atomic.Int64
 	redirects atomic.Int64
 	sleep     func(context.Context, time.Duration) error
+	// pings keeps each registry's answer to the API version check (GET
+	// /v2/) for the crawl: go-containerregistry asks it once per
+	// repository to learn the auth scheme, and the answer is the
+	// registry's, not the repository's. scheme://host → *pingEntry.
+	pingMu sync.Mutex
+	pings  map[string]*pingEntry
+}
+
+// pingEntry is one registry's ping: the first asker sends it, the others
+// wait for its answer.
+type pingEntry struct {
+	done   chan struct{}
+	answer *pingAnswer // nil: the first ping failed; ask again
+}
+
+type pingAnswer struct {
+	status int
+	header http.Header
+}
+
+// isPing reports whether req is the unauthenticated API version check.
+func isPing(req *http.Request) bool {
+	return req.Method == http.MethodGet && req.URL.Path == "/v2/" && req.Header.Get("Authorization") == ""
+}
+
+// ping returns the crawl's answer for req's registry, or, for the first
+// asker, a function to record the answer it gets (with nil: it failed).
+func (r *crawlRun) ping(req *http.Request) (*http.Response, func(*http.Response)) {
+	key := req.URL.Scheme + "://" + req.URL.Host
+	r.pingMu.Lock()
+	if r.pings == nil {
+		r.pings = map[string]*pingEntry{}
+	}
+	e, ok := r.pings[key]
+	if !ok {
+		e = &pingEntry{done: make(chan struct{})}
+		r.pings[key] = e
+		r.pingMu.Unlock()
+		return nil, func(resp *http.Response) {
+			// Only the answers the auth handshake reads are kept (200: no
+			// auth, 401: a challenge); after anything else the next asker
+			// pings again.
+			if resp != nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized) {
+				e.answer = &pingAnswer{status: resp.StatusCode, header: resp.Header.Clone()}
+			} else {
+				r.pingMu.Lock()
+				delete(r.pings, key)
+				r.pingMu.Unlock()
+			}
+			close(e.done)
+		}
+	}
+	r.pingMu.Unlock()
+	select {
+	case <-e.done:
+	case <-req.Context().Done():
+		return nil, func(*http.Response) {}
+	}
+	if e.answer == nil {
+		return r.ping(req)
+	}
+	a := e.answer
+	return &http.Response{StatusCode: a.status, Status: fmt.Sprintf("%d %s", a.status, http.StatusText(a.status)),
+		Header: a.header.Clone(), Body: http.NoBody, Request: req, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}, nil
 }
 
 func newCrawlRun(p RetryPolicy, sleep func(context.Context, time.Duration) error) *crawlRun {
@@ -211,9 +276,18 @@ type retryTransport struct {
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var recorded *http.Response // a ping's final answer, for the crawl's other askers
 	if t.plainHTTPHost != "" && req.URL.Scheme == "https" && req.URL.Host == t.plainHTTPHost {
 		req = req.Clone(req.Context())
 		req.URL.Scheme = "http"
+	}
+	var record func(*http.Response)
+	if isPing(req) {
+		var cached *http.Response
+		if cached, record = t.run.ping(req); cached != nil {
+			return cached, nil
+		}
+		defer func() { record(recorded) }()
 	}
 	ctx := req.Context()
 	p := t.run.policy
@@ -267,6 +341,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		rewindable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 		if !retry || !rewindable || attempt >= p.MaxAttempts || !t.run.take() {
+			if err == nil {
+				recorded = resp
+			}
 			return resp, err
 		}
 		if resp != nil {
