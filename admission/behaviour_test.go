@@ -252,6 +252,18 @@ func TestDeleteAndConnectPass(t *testing.T) {
 	}
 }
 
+// An operation the webhook does not know (or none) carries an object it
+// has not judged: denied, never allowed unevaluated.
+func TestUnknownOperationDenied(t *testing.T) {
+	g := &tableGate{fallback: &answer{verdict: gate.Allow}}
+	w := newWebhook(t, g, Config{})
+	for _, op := range []string{"", "create", "PATCH"} {
+		if ok, msg, _, _ := ask(t, w, podReview(t, op, "ns", []string{"x:1"}, nil), false); ok || !strings.Contains(msg, "operation") {
+			t.Errorf("operation %q: allowed=%v %s", op, ok, msg)
+		}
+	}
+}
+
 func TestConfigParse(t *testing.T) {
 	c, err := ParseConfig([]byte("cluster: eu-1\nbudget: 1500ms\nfailure_mode: fail-open\nexempt:\n  namespaces: [kube-system]\n"))
 	if err != nil || c.Cluster != "eu-1" || c.budget().Milliseconds() != 1500 || !c.failOpen() || c.Exempt.Namespaces[0] != "kube-system" {

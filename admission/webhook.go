@@ -173,12 +173,15 @@ func (w *Webhook) answer(ctx context.Context, rv review, mutate bool) *admission
 	req := rv.req
 	start := w.now()
 	kind := req.Kind.Kind
-	if req.Operation == admissionv1.Delete {
+	switch req.Operation {
+	case admissionv1.Delete:
 		w.forget(ctx, req, mutate)
 		return allow()
-	}
-	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
-		return allow() // CONNECT and anything newer carry no workload to check
+	case admissionv1.Connect:
+		return allow() // carries no workload to check
+	case admissionv1.Create, admissionv1.Update:
+	default: // none, or one this webhook does not know: its object is not judged, so not admitted
+		return deny(http.StatusBadRequest, fmt.Sprintf("safeguard: unknown operation %q", req.Operation))
 	}
 	if kind == "" {
 		return deny(http.StatusBadRequest, "safeguard: request names no kind")
