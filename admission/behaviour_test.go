@@ -264,6 +264,34 @@ func TestUnknownOperationDenied(t *testing.T) {
 	}
 }
 
+// A kind the webhook does not know is searched everywhere for container
+// lists: every pod template is checked, at whatever path, however many.
+func TestUnknownKindsWalked(t *testing.T) {
+	g := &tableGate{fallback: &answer{verdict: gate.Allow}, table: map[string]answer{"evil:1": denied("sha256:"+hexA, enforce("signed", unsigned))}}
+	w := newWebhook(t, g, Config{})
+	wrap := func(group, kind, object string) []byte {
+		return []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"odd","kind":{"group":"` + group +
+			`","version":"v1","kind":"` + kind + `"},"namespace":"ns","operation":"CREATE","object":` + object + `}}`)
+	}
+	for _, tc := range []struct{ name, group, kind, object, where string }{
+		{"second template", "acme.example", "Thing", `{"spec":{"template":{"spec":{"containers":[{"name":"a","image":"ok:1"}]}},"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"b","image":"evil:1"}]}}}}}}`, "spec.jobTemplate.spec.template.spec.containers[0] (b)"},
+		{"unusual path", "acme.example", "Thing", `{"spec":{"workload":{"template":{"spec":{"initContainers":[{"name":"b","image":"evil:1"}]}}}}}`, "spec.workload.template.spec.initContainers[0] (b)"},
+		{"list of templates", "acme.example", "Pipeline", `{"spec":{"jobs":[{"template":{"spec":{"containers":[{"image":"ok:1"}]}}},{"template":{"spec":{"containers":[{"name":"c","image":"evil:1"}]}}}]}}`, "spec.jobs[1].template.spec.containers[0] (c)"},
+		{"a Pod of another group", "acme.example", "Pod", `{"spec":{"containers":[{"name":"a","image":"evil:1"}]}}`, "spec.containers[0] (a)"},
+		{"top-level list", "acme.example", "Debug", `{"ephemeralContainers":[{"name":"d","image":"evil:1"}]}`, "ephemeralContainers[0] (d)"},
+	} {
+		ok, msg, _, _ := ask(t, w, wrap(tc.group, tc.kind, tc.object), false)
+		if ok || !strings.Contains(msg, tc.where+` image "evil:1"`) {
+			t.Errorf("%s: allowed=%v %s", tc.name, ok, msg)
+		}
+	}
+	// The pin patch points at the container where it is.
+	_, _, _, ops := ask(t, w, wrap("acme.example", "Pipeline", `{"spec":{"jobs":[{"template":{"spec":{"containers":[{"image":"ok:1"}]}}}]}}`), true)
+	if len(ops) != 1 || ops[0].Path != "/spec/jobs/0/template/spec/containers/0/image" {
+		t.Errorf("patch for a list of templates: %+v", ops)
+	}
+}
+
 func TestConfigParse(t *testing.T) {
 	c, err := ParseConfig([]byte("cluster: eu-1\nbudget: 1500ms\nfailure_mode: fail-open\nexempt:\n  namespaces: [kube-system]\n"))
 	if err != nil || c.Cluster != "eu-1" || c.budget().Milliseconds() != 1500 || !c.failOpen() || c.Exempt.Namespaces[0] != "kube-system" {
