@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/safeguard-dev/safeguard/gate"
 )
@@ -289,6 +291,46 @@ func TestUnknownKindsWalked(t *testing.T) {
 	_, _, _, ops := ask(t, w, wrap("acme.example", "Pipeline", `{"spec":{"jobs":[{"template":{"spec":{"containers":[{"image":"ok:1"}]}}}]}}`), true)
 	if len(ops) != 1 || ops[0].Path != "/spec/jobs/0/template/spec/containers/0/image" {
 		t.Errorf("patch for a list of templates: %+v", ops)
+	}
+}
+
+// countingGate allows everything and records how many evaluations ran at
+// once.
+type countingGate struct {
+	mu        sync.Mutex
+	running   int
+	max       int
+	evaluated int
+}
+
+func (g *countingGate) Evaluate(ctx context.Context, ref string, _ gate.Input) gate.Decision {
+	g.mu.Lock()
+	g.running++
+	g.evaluated++
+	g.max = max(g.max, g.running)
+	g.mu.Unlock()
+	time.Sleep(time.Millisecond)
+	g.mu.Lock()
+	g.running--
+	g.mu.Unlock()
+	return gate.Decision{Reference: ref, Verdict: gate.Allow}
+}
+
+// A Pod naming thousands of distinct images is evaluated a bounded number
+// at a time, not as thousands of concurrent registry fetches; every image
+// is still evaluated.
+func TestEvaluationsBounded(t *testing.T) {
+	g := &countingGate{}
+	w := newWebhook(t, g, Config{Budget: 10 * time.Second})
+	images := make([]string, 2000)
+	for i := range images {
+		images[i] = fmt.Sprintf("registry.example.com/app%d:1", i)
+	}
+	if ok, msg, _, _ := ask(t, w, podReview(t, "CREATE", "ns", images, nil), false); !ok {
+		t.Fatalf("denied: %s", msg)
+	}
+	if g.evaluated != len(images) || g.max > maxParallel {
+		t.Errorf("evaluated %d of %d images, %d at once (at most %d wanted)", g.evaluated, len(images), g.max, maxParallel)
 	}
 }
 

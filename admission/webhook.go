@@ -289,8 +289,14 @@ func (w *Webhook) group(cs []container) (map[string]*use, []string) {
 	return uses, order
 }
 
-// evaluate asks the gate about every unique reference at once, under one
-// deadline. An evaluator that overruns it gets the configured failure mode.
+// maxParallel bounds the evaluations one request runs at a time: a Pod
+// naming thousands of distinct images must not become thousands of
+// concurrent registry fetches.
+const maxParallel = 16
+
+// evaluate asks the gate about every unique reference, at most maxParallel
+// at a time, under one deadline. A reference without an answer by then
+// gets the configured failure mode.
 func (w *Webhook) evaluate(ctx context.Context, in gate.Input, uses map[string]*use, order []string) {
 	budget := w.cfg.budget()
 	ectx, cancel := context.WithTimeout(ctx, budget)
@@ -300,10 +306,21 @@ func (w *Webhook) evaluate(ctx context.Context, in gate.Input, uses map[string]*
 		d   gate.Decision
 	}
 	results := make(chan result, len(order))
+	jobs := make(chan string, len(order))
 	for _, key := range order {
-		go func(key, ref string) {
-			results <- result{key, w.eval.Evaluate(ectx, ref, in)}
-		}(key, uses[key].ref)
+		jobs <- key
+	}
+	close(jobs)
+	workers := min(len(order), maxParallel)
+	for range workers {
+		go func() {
+			for key := range jobs {
+				if ectx.Err() != nil {
+					continue // out of time: left unanswered, so the failure mode applies
+				}
+				results <- result{key, w.eval.Evaluate(ectx, uses[key].ref, in)}
+			}
+		}()
 	}
 	wait := time.NewTimer(budget + overrunGrace)
 	defer wait.Stop()
