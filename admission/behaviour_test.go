@@ -334,6 +334,16 @@ func TestEvaluationsBounded(t *testing.T) {
 	}
 }
 
+// A budget the API server never waits for is refused.
+func TestConfigBudgetWithinKubernetesTimeout(t *testing.T) {
+	if err := (Config{Budget: 29500 * time.Millisecond}).Validate(); err == nil || !strings.Contains(err.Error(), "30 s") {
+		t.Errorf("29.5 s budget: %v", err)
+	}
+	if err := (Config{Budget: 20 * time.Second}).Validate(); err != nil {
+		t.Errorf("20 s budget: %v", err)
+	}
+}
+
 func TestConfigParse(t *testing.T) {
 	c, err := ParseConfig([]byte("cluster: eu-1\nbudget: 1500ms\nfailure_mode: fail-open\nexempt:\n  namespaces: [kube-system]\n"))
 	if err != nil || c.Cluster != "eu-1" || c.budget().Milliseconds() != 1500 || !c.failOpen() || c.Exempt.Namespaces[0] != "kube-system" {

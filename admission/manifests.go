@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -67,6 +68,13 @@ func (o *ManifestOptions) defaults() error {
 	}
 	if o.TimeoutSeconds < 1 || o.TimeoutSeconds > 30 {
 		return fmt.Errorf("timeoutSeconds %d: Kubernetes allows 1 to 30", o.TimeoutSeconds)
+	}
+	// The API server must wait for the webhook's own answer (its budget,
+	// the grace, writing it), or every slow image becomes a bare timeout
+	// under failurePolicy instead of a decision with its reason.
+	if limit := (&Webhook{}).timeLimit(); time.Duration(o.TimeoutSeconds)*time.Second < limit {
+		return fmt.Errorf("timeoutSeconds %d: the webhook may take %s to answer (budget %s); give at least %d",
+			o.TimeoutSeconds, limit, DefaultBudget, int32((limit+time.Second-1)/time.Second))
 	}
 	if o.CertManager == (len(o.CABundle) > 0) {
 		return errors.New("choose one certificate source: cert-manager or a CA bundle")

@@ -184,6 +184,15 @@ func TestManifestsAreValidObjects(t *testing.T) {
 	if _, err := Manifests(ManifestOptions{}); err == nil {
 		t.Error("no certificate source accepted")
 	}
+	// The API server must not give up before the webhook's 2 s budget does.
+	for _, secs := range []int32{1, 2} {
+		if _, err := Manifests(ManifestOptions{CertManager: true, TimeoutSeconds: secs}); err == nil || !strings.Contains(err.Error(), "at least 3") {
+			t.Errorf("timeoutSeconds %d: %v", secs, err)
+		}
+	}
+	if _, err := Manifests(ManifestOptions{CertManager: true, TimeoutSeconds: 3}); err != nil {
+		t.Errorf("timeoutSeconds 3: %v", err)
+	}
 	if _, err := Manifests(ManifestOptions{CertManager: true, CABundle: []byte("x")}); err == nil {
 		t.Error("two certificate sources accepted")
 	}
