@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/safeguard-dev/safeguard/gate"
 )
@@ -249,6 +251,96 @@ func TestDeleteAndConnectPass(t *testing.T) {
 	}
 	if len(g.callCount()) != 0 {
 		t.Error("DELETE/CONNECT evaluated images")
+	}
+}
+
+// An operation the webhook does not know (or none) carries an object it
+// has not judged: denied, never allowed unevaluated.
+func TestUnknownOperationDenied(t *testing.T) {
+	g := &tableGate{fallback: &answer{verdict: gate.Allow}}
+	w := newWebhook(t, g, Config{})
+	for _, op := range []string{"", "create", "PATCH"} {
+		if ok, msg, _, _ := ask(t, w, podReview(t, op, "ns", []string{"x:1"}, nil), false); ok || !strings.Contains(msg, "operation") {
+			t.Errorf("operation %q: allowed=%v %s", op, ok, msg)
+		}
+	}
+}
+
+// A kind the webhook does not know is searched everywhere for container
+// lists: every pod template is checked, at whatever path, however many.
+func TestUnknownKindsWalked(t *testing.T) {
+	g := &tableGate{fallback: &answer{verdict: gate.Allow}, table: map[string]answer{"evil:1": denied("sha256:"+hexA, enforce("signed", unsigned))}}
+	w := newWebhook(t, g, Config{})
+	wrap := func(group, kind, object string) []byte {
+		return []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"odd","kind":{"group":"` + group +
+			`","version":"v1","kind":"` + kind + `"},"namespace":"ns","operation":"CREATE","object":` + object + `}}`)
+	}
+	for _, tc := range []struct{ name, group, kind, object, where string }{
+		{"second template", "acme.example", "Thing", `{"spec":{"template":{"spec":{"containers":[{"name":"a","image":"ok:1"}]}},"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"b","image":"evil:1"}]}}}}}}`, "spec.jobTemplate.spec.template.spec.containers[0] (b)"},
+		{"unusual path", "acme.example", "Thing", `{"spec":{"workload":{"template":{"spec":{"initContainers":[{"name":"b","image":"evil:1"}]}}}}}`, "spec.workload.template.spec.initContainers[0] (b)"},
+		{"list of templates", "acme.example", "Pipeline", `{"spec":{"jobs":[{"template":{"spec":{"containers":[{"image":"ok:1"}]}}},{"template":{"spec":{"containers":[{"name":"c","image":"evil:1"}]}}}]}}`, "spec.jobs[1].template.spec.containers[0] (c)"},
+		{"a Pod of another group", "acme.example", "Pod", `{"spec":{"containers":[{"name":"a","image":"evil:1"}]}}`, "spec.containers[0] (a)"},
+		{"top-level list", "acme.example", "Debug", `{"ephemeralContainers":[{"name":"d","image":"evil:1"}]}`, "ephemeralContainers[0] (d)"},
+	} {
+		ok, msg, _, _ := ask(t, w, wrap(tc.group, tc.kind, tc.object), false)
+		if ok || !strings.Contains(msg, tc.where+` image "evil:1"`) {
+			t.Errorf("%s: allowed=%v %s", tc.name, ok, msg)
+		}
+	}
+	// The pin patch points at the container where it is.
+	_, _, _, ops := ask(t, w, wrap("acme.example", "Pipeline", `{"spec":{"jobs":[{"template":{"spec":{"containers":[{"image":"ok:1"}]}}}]}}`), true)
+	if len(ops) != 1 || ops[0].Path != "/spec/jobs/0/template/spec/containers/0/image" {
+		t.Errorf("patch for a list of templates: %+v", ops)
+	}
+}
+
+// countingGate allows everything and records how many evaluations ran at
+// once.
+type countingGate struct {
+	mu        sync.Mutex
+	running   int
+	max       int
+	evaluated int
+}
+
+func (g *countingGate) Evaluate(ctx context.Context, ref string, _ gate.Input) gate.Decision {
+	g.mu.Lock()
+	g.running++
+	g.evaluated++
+	g.max = max(g.max, g.running)
+	g.mu.Unlock()
+	time.Sleep(time.Millisecond)
+	g.mu.Lock()
+	g.running--
+	g.mu.Unlock()
+	return gate.Decision{Reference: ref, Verdict: gate.Allow}
+}
+
+// A Pod naming thousands of distinct images is evaluated a bounded number
+// at a time, not as thousands of concurrent registry fetches; every image
+// is still evaluated.
+func TestEvaluationsBounded(t *testing.T) {
+	g := &countingGate{}
+	w := newWebhook(t, g, Config{Budget: 10 * time.Second})
+	images := make([]string, 2000)
+	for i := range images {
+		images[i] = fmt.Sprintf("registry.example.com/app%d:1", i)
+	}
+	if ok, msg, _, _ := ask(t, w, podReview(t, "CREATE", "ns", images, nil), false); !ok {
+		t.Fatalf("denied: %s", msg)
+	}
+	if g.evaluated != len(images) || g.max > maxParallel {
+		t.Errorf("evaluated %d of %d images, %d at once (at most %d wanted)", g.evaluated, len(images), g.max, maxParallel)
+	}
+}
+
+// A budget the API server never waits for is refused.
+func TestConfigBudgetWithinKubernetesTimeout(t *testing.T) {
+	if err := (Config{Budget: 29500 * time.Millisecond}).Validate(); err == nil || !strings.Contains(err.Error(), "30 s") {
+		t.Errorf("29.5 s budget: %v", err)
+	}
+	if err := (Config{Budget: 20 * time.Second}).Validate(); err != nil {
+		t.Errorf("20 s budget: %v", err)
 	}
 }
 

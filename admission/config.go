@@ -93,6 +93,11 @@ func (c Config) Validate() error {
 	if c.Budget < 0 {
 		return fmt.Errorf("admission config: budget %s is negative", c.Budget)
 	}
+	// Kubernetes waits at most 30 s for a webhook: a longer budget would
+	// never be reached, and failure_mode would never apply.
+	if limit := (&Webhook{cfg: c}).timeLimit(); limit > 30*time.Second {
+		return fmt.Errorf("admission config: budget %s: the webhook would answer after %s, past the 30 s Kubernetes allows a webhook", c.Budget, limit)
+	}
 	for i, e := range c.Environments {
 		if e.Namespace == "" || e.Environment == "" {
 			return fmt.Errorf("admission config: environments[%d] needs namespace and environment", i)

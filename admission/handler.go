@@ -80,18 +80,29 @@ func (w *Webhook) serve(mutate bool) http.Handler {
 	})
 }
 
+// preallocLimit caps what readBody allocates on a client's word: an
+// AdmissionReview is tens of KiB, and a client that declares megabytes and
+// sends nothing must not get them.
+const preallocLimit = 64 << 10
+
 // readBody reads a request body of at most limit bytes, in one
-// allocation when the client sent its length (the API server does).
+// allocation when the client sent its length (the API server does) and
+// that length is small; a larger body grows with what actually arrives.
 func readBody(rw http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	body := http.MaxBytesReader(rw, r.Body, limit)
-	if n := r.ContentLength; n > 0 && n <= limit {
+	n := r.ContentLength
+	if n > 0 && n <= limit && n <= preallocLimit {
 		b := make([]byte, n)
 		if _, err := io.ReadFull(body, b); err != nil {
 			return nil, err
 		}
 		return b, nil
 	}
-	return io.ReadAll(body)
+	b, err := io.ReadAll(body)
+	if err == nil && n > 0 && int64(len(b)) != n {
+		err = io.ErrUnexpectedEOF // shorter than declared (net/http reports it too)
+	}
+	return b, err
 }
 
 // NewServer wraps a handler in an HTTPS server with the timeouts a webhook

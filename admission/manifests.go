@@ -5,21 +5,30 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 )
+
+// DefaultImage is the webhook image the manifests and the Helm chart
+// (values.yaml; its appVersion) deploy: a release tag, never latest — the
+// project's own policy refuses a mutable tag, and every replica must run
+// the same build.
+const DefaultImage = "ghcr.io/safeguard-dev/safeguard:0.1.0"
 
 // ManifestOptions shape the install manifests. Exactly one of CertManager
 // and CABundle says where the webhook's serving certificate comes from.
 type ManifestOptions struct {
 	Namespace string // default "safeguard"
 	Name      string // Service, Deployment and Secret base name; default "safeguard-webhook"
-	Image     string // default "ghcr.io/safeguard-dev/safeguard:latest"
+	Image     string // default DefaultImage
 	Replicas  int32  // default 2
 	// CertManager adds a cert-manager Issuer and Certificate and has
 	// cert-manager inject the CA into the webhook configurations.
@@ -43,7 +52,7 @@ func (o *ManifestOptions) defaults() error {
 		o.Name = "safeguard-webhook"
 	}
 	if o.Image == "" {
-		o.Image = "ghcr.io/safeguard-dev/safeguard:latest"
+		o.Image = DefaultImage
 	}
 	if o.Replicas == 0 {
 		o.Replicas = 2
@@ -59,6 +68,13 @@ func (o *ManifestOptions) defaults() error {
 	}
 	if o.TimeoutSeconds < 1 || o.TimeoutSeconds > 30 {
 		return fmt.Errorf("timeoutSeconds %d: Kubernetes allows 1 to 30", o.TimeoutSeconds)
+	}
+	// The API server must wait for the webhook's own answer (its budget,
+	// the grace, writing it), or every slow image becomes a bare timeout
+	// under failurePolicy instead of a decision with its reason.
+	if limit := (&Webhook{}).timeLimit(); time.Duration(o.TimeoutSeconds)*time.Second < limit {
+		return fmt.Errorf("timeoutSeconds %d: the webhook may take %s to answer (budget %s); give at least %d",
+			o.TimeoutSeconds, limit, DefaultBudget, int32((limit+time.Second-1)/time.Second))
 	}
 	if o.CertManager == (len(o.CABundle) > 0) {
 		return errors.New("choose one certificate source: cert-manager or a CA bundle")
@@ -85,7 +101,8 @@ func WorkloadResources() []admissionregistrationv1.RuleWithOperations {
 
 // Manifests renders the objects that install the webhook, as multi-document
 // YAML: ServiceAccount, ConfigMap, Deployment, Service, the two webhook
-// configurations, and with cert-manager its Issuer and Certificate.
+// configurations, a PodDisruptionBudget, and with cert-manager its Issuer
+// and Certificate.
 func Manifests(o ManifestOptions) ([]byte, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
@@ -97,6 +114,11 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 	tlsSecret := o.Name + "-tls"
 	yes, no := true, false
 	uid := int64(65532)
+	probe := func(period int32) *corev1.Probe {
+		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+			Path: "/healthz", Port: intstr.FromString("https"), Scheme: corev1.URISchemeHTTPS}}, PeriodSeconds: period}
+	}
+	maxUnavailable := intstr.FromInt32(1)
 	objs := []any{
 		&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(o.Name)},
 		&corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(o.Name),
@@ -109,16 +131,21 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 				Template: corev1.PodTemplateSpec{
 					ObjectMeta: metav1.ObjectMeta{Labels: labels},
 					Spec: corev1.PodSpec{
-						ServiceAccountName: o.Name,
-						SecurityContext:    &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid, SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+						ServiceAccountName:           o.Name,
+						AutomountServiceAccountToken: &no, // the webhook does not call the API server
+						SecurityContext:              &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid, SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 						Containers: []corev1.Container{{
 							Name:  "webhook",
 							Image: o.Image,
 							Args: []string{"admission", "serve", "--listen", ":8443", "--cert", "/etc/safeguard/tls/tls.crt", "--key", "/etc/safeguard/tls/tls.key",
 								"--config", "/etc/safeguard/config/admission.yaml", "--db", "/var/lib/safeguard/safeguard.db"},
-							Ports: []corev1.ContainerPort{{Name: "https", ContainerPort: 8443, Protocol: corev1.ProtocolTCP}},
-							ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-								Path: "/healthz", Port: intstr.FromString("https"), Scheme: corev1.URISchemeHTTPS}}, PeriodSeconds: 5},
+							Ports:          []corev1.ContainerPort{{Name: "https", ContainerPort: 8443, Protocol: corev1.ProtocolTCP}},
+							ReadinessProbe: probe(5),
+							LivenessProbe:  probe(10),
+							Resources: corev1.ResourceRequirements{
+								Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+								Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
+							},
 							SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
 								Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
 							VolumeMounts: []corev1.VolumeMount{
@@ -138,6 +165,10 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 		},
 		&corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}, ObjectMeta: meta(o.Name),
 			Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromString("https"), Protocol: corev1.ProtocolTCP}}}},
+		// A drain takes one replica at a time: with failurePolicy Fail, no
+		// replica left would stop every workload in the cluster.
+		&policyv1.PodDisruptionBudget{TypeMeta: metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"}, ObjectMeta: meta(o.Name),
+			Spec: policyv1.PodDisruptionBudgetSpec{MaxUnavailable: &maxUnavailable, Selector: &metav1.LabelSelector{MatchLabels: labels}}},
 	}
 	var annotations map[string]string
 	if o.CertManager {
@@ -148,7 +179,10 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 	equivalent := admissionregistrationv1.Equivalent
 	noneOnDryRun := admissionregistrationv1.SideEffectClassNoneOnDryRun // the validating webhook records the inventory, never on dry runs
 	none := admissionregistrationv1.SideEffectClassNone
-	never := admissionregistrationv1.NeverReinvocationPolicy
+	// Reinvoked when a later mutating webhook changes the object (a sidecar
+	// injector adding a container), so the images it adds are pinned too;
+	// pinned images are never re-pinned, so a second pass changes nothing else.
+	ifNeeded := admissionregistrationv1.IfNeededReinvocationPolicy
 	selector := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system", o.Namespace}}}}
 	client := func(path string) admissionregistrationv1.WebhookClientConfig {
@@ -173,7 +207,7 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 			Webhooks: []admissionregistrationv1.MutatingWebhook{{
 				Name: "pin.safeguard.dev", ClientConfig: client(PathMutate), Rules: WorkloadResources(),
 				FailurePolicy: &fail, MatchPolicy: &equivalent, NamespaceSelector: selector, SideEffects: &none,
-				TimeoutSeconds: &o.TimeoutSeconds, AdmissionReviewVersions: versions, ReinvocationPolicy: &never,
+				TimeoutSeconds: &o.TimeoutSeconds, AdmissionReviewVersions: versions, ReinvocationPolicy: &ifNeeded,
 			}},
 		},
 	)

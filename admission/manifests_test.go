@@ -17,7 +17,10 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/safeguard-dev/safeguard/imageref"
 )
 
 const chartDir = "../deploy/helm/safeguard"
@@ -53,6 +56,8 @@ func decodeStrict(t *testing.T, b []byte) map[string]any {
 			obj = &corev1.Service{}
 		case "apps/v1 Deployment":
 			obj = &appsv1.Deployment{}
+		case "policy/v1 PodDisruptionBudget":
+			obj = &policyv1.PodDisruptionBudget{}
 		case "admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration":
 			obj = &admissionregistrationv1.ValidatingWebhookConfiguration{}
 		case "admissionregistration.k8s.io/v1 MutatingWebhookConfiguration":
@@ -74,6 +79,51 @@ func decodeStrict(t *testing.T, b []byte) map[string]any {
 	return objs
 }
 
+// What a cluster admin expects of a webhook's Deployment: an image the
+// project's own policy admits (a release tag, never latest), resources, both
+// probes, no API token it does not use, a disruption budget so a node drain
+// never takes every replica (failurePolicy Fail would then stop every
+// workload), and a mutating webhook reinvoked after later mutations, so the
+// images a sidecar injector adds are pinned too.
+func TestManifestsClusterReady(t *testing.T) {
+	b, err := Manifests(ManifestOptions{CertManager: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := decodeStrict(t, b)
+	d := objs["Deployment"].(*appsv1.Deployment)
+	spec := d.Spec.Template.Spec
+	c := spec.Containers[0]
+	ref, err := imageref.Parse(c.Image)
+	if err != nil || ref.Tag == "" || ref.Tag == "latest" {
+		t.Errorf("default image %q: want a release tag", c.Image)
+	}
+	chart, err := os.ReadFile(filepath.Join(chartDir, "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(chart), "appVersion: \""+ref.Tag+"\"") {
+		t.Errorf("default image tag %q is not the chart's appVersion", ref.Tag)
+	}
+	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("resources %+v", c.Resources)
+	}
+	if c.LivenessProbe == nil || c.ReadinessProbe == nil {
+		t.Error("liveness and readiness probes wanted")
+	}
+	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		t.Error("the webhook does not call the API: no service account token")
+	}
+	pdb, ok := objs["PodDisruptionBudget"].(*policyv1.PodDisruptionBudget)
+	if !ok || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || fmt.Sprint(pdb.Spec.Selector.MatchLabels) != fmt.Sprint(d.Spec.Selector.MatchLabels) {
+		t.Errorf("PodDisruptionBudget %+v", objs["PodDisruptionBudget"])
+	}
+	m := objs["MutatingWebhookConfiguration"].(*admissionregistrationv1.MutatingWebhookConfiguration)
+	if p := m.Webhooks[0].ReinvocationPolicy; p == nil || *p != admissionregistrationv1.IfNeededReinvocationPolicy {
+		t.Errorf("reinvocationPolicy %v", p)
+	}
+}
+
 func TestManifestsAreValidObjects(t *testing.T) {
 	ca := []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
 	for _, o := range []ManifestOptions{{CertManager: true, Namespace: "guard"}, {CABundle: ca}} {
@@ -86,9 +136,9 @@ func TestManifestsAreValidObjects(t *testing.T) {
 		if ns == "" {
 			ns = "safeguard"
 		}
-		want := 6
+		want := 7
 		if o.CertManager {
-			want = 8
+			want = 9
 		}
 		if len(objs) != want {
 			t.Fatalf("%d objects, want %d", len(objs), want)
@@ -133,6 +183,15 @@ func TestManifestsAreValidObjects(t *testing.T) {
 	}
 	if _, err := Manifests(ManifestOptions{}); err == nil {
 		t.Error("no certificate source accepted")
+	}
+	// The API server must not give up before the webhook's 2 s budget does.
+	for _, secs := range []int32{1, 2} {
+		if _, err := Manifests(ManifestOptions{CertManager: true, TimeoutSeconds: secs}); err == nil || !strings.Contains(err.Error(), "at least 3") {
+			t.Errorf("timeoutSeconds %d: %v", secs, err)
+		}
+	}
+	if _, err := Manifests(ManifestOptions{CertManager: true, TimeoutSeconds: 3}); err != nil {
+		t.Errorf("timeoutSeconds 3: %v", err)
 	}
 	if _, err := Manifests(ManifestOptions{CertManager: true, CABundle: []byte("x")}); err == nil {
 		t.Error("two certificate sources accepted")

@@ -96,7 +96,10 @@ func decodeReview(body []byte) (review, error) {
 		if err := checkEnvelope(fr.Kind, fr.APIVersion, fr.Request != nil, fr.Request != nil && fr.Request.UID != ""); err != nil {
 			return review{}, err
 		}
-		return review{apiVersion: fr.APIVersion, req: fr.Request.request(), obj: fr.Request.Object, fast: true, oldRaw: fr.Request.OldObject}, nil
+		if _, known := podSpecPath(fr.Request.Kind.Group, fr.Request.Kind.Kind); known {
+			return review{apiVersion: fr.APIVersion, req: fr.Request.request(), obj: fr.Request.Object, fast: true, oldRaw: fr.Request.OldObject}, nil
+		}
+		// A kind the webhook does not know is walked from its raw object.
 	}
 	var ar admissionv1.AdmissionReview
 	if err := json.Unmarshal(body, &ar); err != nil {

@@ -10,8 +10,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +237,32 @@ func TestHTTPSBudgetOverrun(t *testing.T) {
 		if mode == FailOpen && (!r.Allowed || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "budget_exceeded (fail-open)")) {
 			t.Errorf("fail-open: %+v", r)
 		}
+	}
+}
+
+// A client that declares a large Content-Length and sends little (a
+// slow-loris, from any pod that can reach the Service) must not make the
+// webhook allocate what it declared: a few hundred such connections would
+// otherwise exhaust the pod's memory limit before the read timeout.
+func TestReadBodyDoesNotTrustContentLength(t *testing.T) {
+	const declared = 3 << 20
+	r, _ := http.NewRequest("POST", "/admission/validate", strings.NewReader(`{"kind":`))
+	r.ContentLength = declared
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := readBody(httptest.NewRecorder(), r, DefaultMaxBodyBytes)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Error("a body shorter than its Content-Length was read")
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > declared/8 {
+		t.Errorf("a 8-byte body declared as %d bytes allocated %d bytes", declared, got)
+	}
+	// A body that is as long as it says still reads whole.
+	body := bytes.Repeat([]byte("x"), 200<<10)
+	r, _ = http.NewRequest("POST", "/admission/validate", bytes.NewReader(body))
+	if got, err := readBody(httptest.NewRecorder(), r, DefaultMaxBodyBytes); err != nil || !bytes.Equal(got, body) {
+		t.Errorf("whole body: %d bytes, %v", len(got), err)
 	}
 }

@@ -218,12 +218,15 @@ func (w *Webhook) answer(ctx context.Context, rv review, mutate bool) *admission
 	req := rv.req
 	start := w.now()
 	kind := req.Kind.Kind
-	if req.Operation == admissionv1.Delete {
+	switch req.Operation {
+	case admissionv1.Delete:
 		w.forget(ctx, req, mutate)
 		return allow()
-	}
-	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
-		return allow() // CONNECT and anything newer carry no workload to check
+	case admissionv1.Connect:
+		return allow() // carries no workload to check
+	case admissionv1.Create, admissionv1.Update:
+	default: // none, or one this webhook does not know: its object is not judged, so not admitted
+		return deny(http.StatusBadRequest, fmt.Sprintf("safeguard: unknown operation %q", req.Operation))
 	}
 	if kind == "" {
 		return deny(http.StatusBadRequest, "safeguard: request names no kind")
@@ -331,8 +334,14 @@ func (w *Webhook) group(cs []container) (map[string]*use, []string) {
 	return uses, order
 }
 
-// evaluate asks the gate about every unique reference at once, under one
-// deadline. An evaluator that overruns it gets the configured failure mode.
+// maxParallel bounds the evaluations one request runs at a time: a Pod
+// naming thousands of distinct images must not become thousands of
+// concurrent registry fetches.
+const maxParallel = 16
+
+// evaluate asks the gate about every unique reference, at most maxParallel
+// at a time, under one deadline. A reference without an answer by then
+// gets the configured failure mode.
 func (w *Webhook) evaluate(ctx context.Context, in gate.Input, uses map[string]*use, order []string) {
 	budget := w.cfg.budget()
 	ectx, cancel := context.WithTimeout(ctx, budget)
@@ -342,10 +351,21 @@ func (w *Webhook) evaluate(ctx context.Context, in gate.Input, uses map[string]*
 		d   gate.Decision
 	}
 	results := make(chan result, len(order))
+	jobs := make(chan string, len(order))
 	for _, key := range order {
-		go func(key, ref string) {
-			results <- result{key, w.eval.Evaluate(ectx, ref, in)}
-		}(key, uses[key].ref)
+		jobs <- key
+	}
+	close(jobs)
+	workers := min(len(order), maxParallel)
+	for range workers {
+		go func() {
+			for key := range jobs {
+				if ectx.Err() != nil {
+					continue // out of time: left unanswered, so the failure mode applies
+				}
+				results <- result{key, w.eval.Evaluate(ectx, uses[key].ref, in)}
+			}
+		}()
 	}
 	wait := time.NewTimer(budget + overrunGrace)
 	defer wait.Stop()

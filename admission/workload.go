@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -47,13 +48,6 @@ func podSpecPath(group, kind string) (path []string, ok bool) {
 	return nil, false
 }
 
-// Pod templates of objects the webhook does not know by kind (custom
-// resources, Argo Rollouts, OpenKruise, …).
-var genericTemplatePaths = [][]string{
-	{"spec", "template", "spec"},
-	{"spec", "jobTemplate", "spec", "template", "spec"},
-}
-
 type objectMeta struct {
 	Name            string `json:"name"`
 	GenerateName    string `json:"generateName"`
@@ -95,12 +89,12 @@ func extractWorkload(group, kind string, raw []byte) (workload, error) {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return workload{Kind: kind}, fmt.Errorf("%s: request has no object", kind)
 	}
+	if _, known := podSpecPath(group, kind); !known {
+		return extractGeneric(kind, raw)
+	}
 	var o objectShape
 	if err := json.Unmarshal(raw, &o); err != nil {
-		if _, known := podSpecPath(group, kind); known {
-			return workload{Kind: kind}, fmt.Errorf("%s: object does not decode: %v", kind, err)
-		}
-		return extractGeneric(kind, raw) // some other shape: look for a pod template only
+		return workload{Kind: kind}, fmt.Errorf("%s: object does not decode: %v", kind, err)
 	}
 	return fromShape(group, kind, &o)
 }
@@ -111,13 +105,7 @@ func fromShape(group, kind string, o *objectShape) (workload, error) {
 	w.setMeta(o.Metadata)
 	path, known := podSpecPath(group, kind)
 	if !known {
-		for _, p := range genericTemplatePaths {
-			if pc := specAt(o, p); pc != nil {
-				w.addContainers(p, pc)
-				return w, nil
-			}
-		}
-		return w, nil
+		return w, fmt.Errorf("%s: not a kind with a known pod spec", kind) // callers walk these raw
 	}
 	pc := specAt(o, path)
 	if pc == nil {
@@ -166,8 +154,16 @@ func (w *workload) setMeta(meta *objectMeta) {
 	}
 }
 
-// extractGeneric handles objects of unknown kinds whose fields do not fit
-// objectShape: it walks to a pod template key by key.
+// containerLists are the keys under which a pod spec lists containers.
+var containerLists = map[string]bool{"containers": true, "initContainers": true, "ephemeralContainers": true}
+
+// extractGeneric handles objects of kinds the webhook does not know
+// (custom resources, Argo Rollouts, OpenKruise, …): a pod template may sit
+// at any path — spec.template.spec, spec.jobTemplate.spec.template.spec,
+// spec.workload.template.spec, a list of them — so the whole object
+// (metadata and status aside) is walked, and every containers,
+// initContainers and ephemeralContainers list found anywhere is checked.
+// Keys match exactly, as the API server and controllers read them.
 func extractGeneric(kind string, raw []byte) (workload, error) {
 	w := workload{Kind: kind}
 	var top map[string]json.RawMessage
@@ -180,38 +176,66 @@ func extractGeneric(kind string, raw []byte) (workload, error) {
 			w.setMeta(&meta)
 		}
 	}
-	for _, p := range genericTemplatePaths {
-		spec, found, err := lookup(top, p)
-		if err != nil || !found {
-			continue
+	keys := make([]string, 0, len(top))
+	for k := range top {
+		if k != "metadata" && k != "status" {
+			keys = append(keys, k)
 		}
-		var pc podContainers
-		if json.Unmarshal(spec, &pc) != nil {
-			continue // not a pod template: no images the webhook knows of
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		var v any
+		if json.Unmarshal(top[k], &v) != nil {
+			continue // cannot happen: top decoded
 		}
-		w.addContainers(p, &pc)
-		return w, nil
+		w.walk([]string{k}, v)
+		if containerLists[k] {
+			w.addList(nil, k, v)
+		}
 	}
 	return w, nil
 }
 
-// lookup walks object keys; the last value is returned raw.
-func lookup(top map[string]json.RawMessage, path []string) (json.RawMessage, bool, error) {
-	cur := top
-	for i, key := range path {
-		v, ok := cur[key]
-		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-			return nil, false, nil
+// walk adds the containers of every container list under v, at path.
+func (w *workload) walk(path []string, v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
 		}
-		if i == len(path)-1 {
-			return v, true, nil
+		sort.Strings(keys)
+		for _, k := range keys {
+			if containerLists[k] {
+				w.addList(path, k, v[k])
+			}
+			w.walk(append(path[:len(path):len(path)], k), v[k])
 		}
-		cur = nil
-		if err := json.Unmarshal(v, &cur); err != nil {
-			return nil, false, fmt.Errorf("%s is not an object", strings.Join(path[:i+1], "."))
+	case []any:
+		for i, e := range v {
+			w.walk(append(path[:len(path):len(path)], strconv.Itoa(i)), e)
 		}
 	}
-	return nil, false, nil
+}
+
+// addList adds the entries of a container list that name an image.
+func (w *workload) addList(spec []string, field string, v any) {
+	list, ok := v.([]any)
+	if !ok {
+		return
+	}
+	for i, e := range list {
+		c, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		image, _ := c["image"].(string)
+		if image == "" {
+			continue
+		}
+		name, _ := c["name"].(string)
+		w.Containers = append(w.Containers, container{spec: spec, field: field, index: i, Name: name, Image: image})
+	}
 }
 
 // podContainers is the part of a core/v1 PodSpec the webhook reads, with
@@ -248,12 +272,25 @@ func (w *workload) addContainers(path []string, spec *podContainers) {
 }
 
 // Path is the JSON path people read: spec.template.spec.initContainers[0].
+// A list index in the spec's path (a custom resource's list of
+// templates) is written [n]: spec.jobs[1].template.spec.containers[0].
 func (c container) Path() string {
-	p := c.field + "[" + strconv.Itoa(c.index) + "]"
-	if len(c.spec) > 0 {
-		p = strings.Join(c.spec, ".") + "." + p
+	var b strings.Builder
+	for _, s := range c.spec {
+		if _, err := strconv.Atoi(s); err == nil && s[0] != '-' && s[0] != '+' {
+			b.WriteString("[" + s + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
 	}
-	return p
+	if b.Len() > 0 {
+		b.WriteByte('.')
+	}
+	b.WriteString(c.field + "[" + strconv.Itoa(c.index) + "]")
+	return b.String()
 }
 
 // Pointer is the JSON pointer of the container's image field, for patches.

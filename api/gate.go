@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -30,6 +31,12 @@ type DecisionLog interface {
 func (s *Server) postGate(w http.ResponseWriter, r *http.Request) error {
 	if s.gate == nil {
 		return &Error{Status: http.StatusServiceUnavailable, Message: "the policy gate is not configured: start serve with --policy FILE"}
+	}
+	// JSON only: a form or text/plain POST is what any web page can send
+	// to a serve on localhost without a CORS preflight; it must not run
+	// the gate (registry fetches, decision-log entries).
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return &Error{Status: http.StatusUnsupportedMediaType, Message: "Content-Type must be application/json"}
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {

@@ -139,6 +139,23 @@ func TestGateEndpointBadRequests(t *testing.T) {
 			t.Errorf("%.40s: %d %s", body, code, raw)
 		}
 	}
+	// A form or text/plain POST (what a web page can send cross-site without
+	// a preflight) is refused before the gate runs: no decision is logged,
+	// no registry is asked.
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""} {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/gate", strings.NewReader(`{"images": ["a"]}`))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("Content-Type %q: %d", ct, resp.StatusCode)
+		}
+	}
 	resp, _ := srv.Client().Get(srv.URL + "/api/v1/decisions?verdict=maybe")
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad verdict filter: %d", resp.StatusCode)

@@ -243,6 +243,9 @@ func byAnnotation(s subject, cat *Catalog) (Link, *Candidate, bool) {
 	if dg == "" {
 		// A name without a digest: the tag as it was when the image was built.
 		if c := cat.byTagAt(repo, tag, s); c != nil {
+			if l, n, ok := nearer(s, cat, c, "the annotation"); ok {
+				return l, n, true
+			}
 			l := linkTo(c, s, MethodAnnotation, High)
 			l.Base.Tag = tag
 			l.Note = "base named by annotation without digest; resolved through tag history and verified by layers"
@@ -252,6 +255,9 @@ func byAnnotation(s subject, cat *Catalog) (Link, *Candidate, bool) {
 	}
 	if cands := cat.Lookup(dg); len(cands) > 0 {
 		if c := verified(s, cands); c != nil {
+			if l, n, ok := nearer(s, cat, c, "the annotation"); ok {
+				return l, n, true
+			}
 			l := linkTo(c, s, MethodAnnotation, Certain)
 			if tag != "" && tag != l.Base.Tag {
 				l.Note = "annotation names tag " + tag
@@ -276,6 +282,20 @@ func byAnnotation(s subject, cat *Catalog) (Link, *Candidate, bool) {
 		l.Base.Tags = []string{tag}
 	}
 	return l, nil, true
+}
+
+// nearer reports the layer match when the catalogue holds a base nearer
+// than c, the one an annotation or provenance named: c's layers are a
+// prefix of the image's, but a catalogued image shares more of them, so c
+// is an ancestor further down (the chain reaches it), not the image's base
+// — naming it must not make an intermediate base disappear.
+func nearer(s subject, cat *Catalog, c *Candidate, by string) (Link, *Candidate, bool) {
+	l, n := byLayers(s, cat, true)
+	if l.Method == MethodNone || n == nil || l.SharedLayers <= len(c.DiffIDs) {
+		return Link{}, nil, false
+	}
+	l.Note = appendNote(l.Note, by+" names "+c.ref()+", an ancestor beneath this base")
+	return l, n, true
 }
 
 // imageMaterial reports whether a provenance material names a container image.
@@ -309,6 +329,9 @@ func byProvenance(s subject, materials []Material, cat *Catalog) (Link, *Candida
 		}
 	}
 	if best != nil {
+		if l, n, ok := nearer(s, cat, best, "the provenance"); ok {
+			return l, n, true
+		}
 		l := linkTo(best, s, MethodProvenance, High)
 		for _, m := range imgs {
 			if m.Digest != bestM.Digest {

@@ -238,6 +238,18 @@ func TestAnnotation(t *testing.T) {
 	if l.Confidence != Guess || len(l.Alternatives) != 1 {
 		t.Errorf("contradicted annotation = %+v", l)
 	}
+	// Naming an ancestor further down (debian, under the node the image is
+	// built on) is not the nearest base: the layers name node, and the
+	// annotation is no certainty about it. Otherwise an image built on any
+	// intermediate could claim an approved base beneath it.
+	im.Annotations = map[string]string{AnnotationBaseName: "debian:bookworm", AnnotationBaseDigest: sha("debian-march")}
+	chain = Attribute(im, nil, cat)
+	if l := chain[0]; l.Base.Digest != sha("node-march") || l.Confidence == Certain || l.Method != MethodLayers {
+		t.Errorf("annotation naming an ancestor = %+v", l)
+	}
+	if len(chain) != 2 || chain[1].Base.Digest != sha("debian-march") {
+		t.Errorf("chain under an annotated ancestor = %+v", chain)
+	}
 	// A name without a digest resolves through the tag history at build time.
 	im.Annotations = map[string]string{AnnotationBaseName: "docker.io/library/node:20"}
 	l = Attribute(im, nil, cat)[0]

@@ -263,6 +263,10 @@ func TestBaseImages(t *testing.T) {
 	}
 	outdated := link("docker.io/library/alpine", "3.19", hex64(2))
 	outdated[0].Outdated = true
+	// An annotation naming an approved base whose layers the image does not
+	// share is attributed as a guess: it must not approve the image.
+	guessed := link("docker.io/library/alpine", "3.20", hex64(2))
+	guessed[0].Confidence = "guess"
 	for _, c := range []struct {
 		name string
 		base []BaseLink
@@ -277,6 +281,7 @@ func TestBaseImages(t *testing.T) {
 		{"unknown base fails closed", nil, Deny},
 		{"scratch", []BaseLink{{Method: "none", Confidence: "certain"}}, Allow},
 		{"outdated", outdated, Deny},
+		{"a guessed approved base approves nothing", guessed, Deny},
 	} {
 		f := clean()
 		f.Base = c.base

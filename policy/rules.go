@@ -406,7 +406,16 @@ func (bp *baseParams) check(f *Facts) check {
 		return check{} // built from scratch: no base to approve
 	}
 	name := baseRef(b)
-	if len(bp.approved) > 0 && !slices.ContainsFunc(bp.approved, func(ip imagePattern) bool { return ip.matchBase(b) }) {
+	switch {
+	case len(bp.approved) == 0:
+	case b.Confidence == "guess":
+		// A guess (an annotated base the layers contradict, a base created
+		// after the image) names what the image claims, not what it is
+		// built on: it approves nothing.
+		if !bp.AllowUnknown {
+			return check{message: "the base image is only a guess (" + name + ", not verified), so it cannot be checked against the approved list"}
+		}
+	case !slices.ContainsFunc(bp.approved, func(ip imagePattern) bool { return ip.matchBase(b) }):
 		return check{message: "base image " + name + " is not on the approved list (" + strings.Join(bp.Approved, ", ") + ")"}
 	}
 	if bp.DenyOutdated {

@@ -259,7 +259,7 @@ func (e *env) admissionManifestsCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.Namespace, "namespace", "safeguard", "namespace to install into (excluded from admission)")
-	cmd.Flags().StringVar(&o.Image, "image", "ghcr.io/safeguard-dev/safeguard:latest", "safeguard container image")
+	cmd.Flags().StringVar(&o.Image, "image", admission.DefaultImage, "safeguard container image")
 	cmd.Flags().BoolVar(&o.CertManager, "cert-manager", false, "let cert-manager issue the certificate and inject the CA bundle")
 	cmd.Flags().StringVar(&caFile, "ca-bundle", "", "PEM CA that signed the serving certificate in Secret safeguard-webhook-tls")
 	cmd.Flags().StringVar(&o.FailurePolicy, "failure-policy", "Fail", "Fail or Ignore when the webhook cannot be reached")
