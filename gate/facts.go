@@ -187,7 +187,7 @@ func (g *Gate) gather(ctx context.Context, f *policy.Facts, images []store.Image
 	if f.SBOM.Packages < 0 {
 		f.SBOM.Packages = 0
 	}
-	if len(sbomIDs) > 0 {
+	if len(sbomIDs) > 0 && g.o.Policy.UsesFindings() {
 		if f.Findings, err = g.findings(ctx, sbomIDs); err != nil {
 			return err
 		}
@@ -260,6 +260,11 @@ func (g *Gate) findings(ctx context.Context, ids []int64) ([]policy.Finding, err
 	gen, err := g.o.Store.FeedGeneration(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if gen == 0 {
+		// Fail closed: with no feed ever imported every image would look
+		// clean (a webhook started on an empty store, before its first sync).
+		return nil, &incomplete{reason: IncompleteNoFeeds, err: errors.New("the store has never imported a vulnerability feed, so an image's findings cannot be known")}
 	}
 	sorted := slices.Clone(ids)
 	slices.Sort(sorted)

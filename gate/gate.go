@@ -28,6 +28,10 @@ const (
 // Incomplete reasons.)
 const IncompleteStore = "store_error"
 
+// IncompleteNoFeeds: the policy reads findings but the store has never
+// imported a vulnerability feed, so every image would look clean.
+const IncompleteNoFeeds = "no_feeds"
+
 // RuleGate names the violation an incomplete decision carries; RuleReferences
 // the one a malformed reference carries (the references rule's type).
 const (
@@ -284,6 +288,8 @@ func incompleteMessage(inc *incomplete) string {
 		return "the registry has no such image: " + inc.err.Error()
 	case IncompleteUnreachable:
 		return "the registry could not be reached: " + inc.err.Error()
+	case IncompleteNoFeeds:
+		return "no vulnerability feed has been imported: " + inc.err.Error()
 	}
 	return "the store could not be read: " + inc.err.Error()
 }

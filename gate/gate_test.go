@@ -403,3 +403,34 @@ func TestBatchLogStoresEveryDecision(t *testing.T) {
 		t.Errorf("%d distinct decisions stored, want %d", len(seen), n)
 	}
 }
+
+// A store that never imported a feed makes every image look clean: a
+// policy that reads findings is incomplete there — denied fail-closed,
+// allowed with the reason fail-open — never a clean allow.
+func TestNoFeedsFailsClosed(t *testing.T) {
+	for _, mode := range []string{gate.FailClosed, gate.FailOpen} {
+		w := gatetest.New(t)
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "empty.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		p, err := policy.Parse([]byte("version: 1\nname: crit\nrules:\n  - {name: no-critical, type: vulnerabilities, with: {severity: critical}}\n"), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := gate.New(gate.Options{Policy: p, Store: st, FailureMode: mode, Now: func() time.Time { return now },
+			Source: &gate.Registries{Crawler: &registry.Crawler{Inventory: st, SBOMs: gatetest.Sink{St: st}}, Insecure: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := g.Evaluate(context.Background(), w.Refs["vulnerable"], gate.Input{})
+		want := gate.Deny
+		if mode == gate.FailOpen {
+			want = gate.Allow
+		}
+		if d.Verdict != want || d.Incomplete != gate.IncompleteNoFeeds || len(d.Violations) != 1 || !strings.Contains(d.Violations[0].Message, "no vulnerability feed has been imported") {
+			t.Errorf("%s: %+v", mode, d)
+		}
+	}
+}
