@@ -100,6 +100,22 @@ func WorkloadResources() []admissionregistrationv1.RuleWithOperations {
 }
 
 // Manifests renders the objects that install the webhook, as multi-document
+// StarterPolicy is the policy the install manifests put in the ConfigMap:
+// rules that need only the image and its registry, so a fresh webhook
+// with an empty store decides correctly. Vulnerability rules need a store
+// with imported feeds (the gate fails closed without one): run `safeguard
+// serve --admission-listen` with feed sync, or point --db at the store a
+// `safeguard serve` keeps, before adding them.
+const StarterPolicy = `# The policy the webhook enforces (docs/POLICY.md); replace it with yours.
+# Vulnerability rules need a store with imported feeds: without one the
+# gate fails closed and would deny every image.
+version: 1
+name: cluster-starter
+rules:
+  - {name: no-typosquats, type: references, with: {deny_typosquats: true}}
+  - {name: sbom-present, type: sbom, mode: warn}
+`
+
 // YAML: ServiceAccount, ConfigMap, Deployment, Service, the two webhook
 // configurations, a PodDisruptionBudget, and with cert-manager its Issuer
 // and Certificate.
@@ -122,7 +138,10 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 	objs := []any{
 		&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(o.Name)},
 		&corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(o.Name),
-			Data: map[string]string{"admission.yaml": "# admission.Config: cluster, environments, exempt, pin, failure_mode, budget\nexempt:\n  namespaces: [kube-system, " + o.Namespace + "]\n"}},
+			Data: map[string]string{
+				"admission.yaml": "# admission.Config: cluster, environments, exempt, pin, failure_mode, budget\nexempt:\n  namespaces: [kube-system, " + o.Namespace + "]\n",
+				"policy.yaml":    StarterPolicy,
+			}},
 		&appsv1.Deployment{
 			TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}, ObjectMeta: meta(o.Name),
 			Spec: appsv1.DeploymentSpec{
@@ -138,7 +157,7 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 							Name:  "webhook",
 							Image: o.Image,
 							Args: []string{"admission", "serve", "--listen", ":8443", "--cert", "/etc/safeguard/tls/tls.crt", "--key", "/etc/safeguard/tls/tls.key",
-								"--config", "/etc/safeguard/config/admission.yaml", "--db", "/var/lib/safeguard/safeguard.db"},
+								"--config", "/etc/safeguard/config/admission.yaml", "--policy", "/etc/safeguard/config/policy.yaml", "--db", "/var/lib/safeguard/safeguard.db"},
 							Ports:          []corev1.ContainerPort{{Name: "https", ContainerPort: 8443, Protocol: corev1.ProtocolTCP}},
 							ReadinessProbe: probe(5),
 							LivenessProbe:  probe(10),

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/safeguard-dev/safeguard/policy"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,5 +294,17 @@ func TestHelmChartMatchesManifests(t *testing.T) {
 		if g, w := normalise(t, out), normalise(t, want); strings.Join(g, "\n") != strings.Join(w, "\n") {
 			t.Errorf("helm's rendering and manifests differ\n--- helm ---\n%s", strings.Join(g, "\n"))
 		}
+	}
+}
+
+// The policy the manifests install loads, and reads no findings: a fresh
+// webhook on an empty store must not fail closed on every image.
+func TestStarterPolicyLoads(t *testing.T) {
+	p, err := policy.Parse([]byte(StarterPolicy), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.UsesFindings() {
+		t.Error("the starter policy reads findings; a fresh webhook has no feeds")
 	}
 }
