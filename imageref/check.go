@@ -104,6 +104,9 @@ func Check(ref Ref, cat *Catalog, tags TagLister) []Finding {
 	return out
 }
 
+// hubAliasOrder is dockerHubAliases without docker.io (a catalogue registry).
+var hubAliasOrder = []string{"index.docker.io", "registry-1.docker.io"}
+
 // withName is ref's familiar form with another registry and repository.
 func withName(ref Ref, registry, repository string) string {
 	r := ref
@@ -117,6 +120,18 @@ func (c *Catalog) checkRegistry(ref Ref, host string) (Finding, bool) {
 			return Finding{Kind: KindLookalikeRegistry,
 				Message:   fmt.Sprintf("registry %s starts with the well-known registry %s but is another domain", host, k),
 				Resembles: k, Suggestion: withName(ref, k, ref.Repository)}, true
+		}
+	}
+	// Docker Hub's other host names (index.docker.io.evil.example).
+	for _, k := range hubAliasOrder {
+		if strings.HasPrefix(host, k+".") || strings.HasPrefix(host, k+"-") {
+			repo := ref.Repository
+			if !strings.Contains(repo, "/") {
+				repo = officialPrefix + repo
+			}
+			return Finding{Kind: KindLookalikeRegistry,
+				Message:   fmt.Sprintf("registry %s starts with the Docker Hub registry %s but is another domain", host, k),
+				Resembles: k, Suggestion: withName(ref, DockerHub, repo)}, true
 		}
 	}
 	if ref.Registry == DockerHub {

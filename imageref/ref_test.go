@@ -198,6 +198,9 @@ var refCases = []refCase{
 	{in: "localhost:0/app:1", rule: RuleHostPortRange, kinds: "malformed"},
 	{in: "[::1]:70000/app:1", rule: RuleHostPortRange, kinds: "malformed"},
 	{in: "localhost:99999999999999999999/app", rule: RuleHostPortRange, kinds: "malformed"},
+	// Docker Hub's other host names, extended into another domain.
+	{in: "index.docker.io.evil.example/ubuntu:22.04", want: "index.docker.io.evil.example/ubuntu:22.04", kinds: "lookalike-registry unpinned", res: "index.docker.io", sug: "ubuntu:22.04"},
+	{in: "registry-1.docker.io-mirror.example/library/nginx:1.27", want: "registry-1.docker.io-mirror.example/library/nginx:1.27", kinds: "lookalike-registry unpinned", res: "registry-1.docker.io", sug: "nginx:1.27"},
 }
 
 func kindsOf(fs []Finding) string {
