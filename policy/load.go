@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -213,6 +214,12 @@ func Parse(data []byte, baseDir string) (*Policy, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&pf); err != nil {
 		return nil, err
+	}
+	// A second document would be silently ignored: rules someone meant to
+	// enforce, never evaluated.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one YAML document ('---'): a policy file holds exactly one policy")
 	}
 	rulesNode := mappingValue(root.Content[0], "rules")
 	for i := range pf.Rules {

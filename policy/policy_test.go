@@ -466,6 +466,11 @@ func TestLoadErrors(t *testing.T) {
 		{head + "rules: [{type: sbom}]\nunknown: 1\n", "field unknown not found"},
 		{head + "trust_policy: missing.yaml\nrules: [{type: sbom}]\n", "trust_policy"},
 		{head + "rules:\n  - type: base-images\n    with: {}\n", "give approved bases"},
+		{head + "rules: [{type: sbom}]\n---\n" + head + "rules: [{type: sbom}]\n", "more than one YAML document"},
+		{head + "rules:\n  - {type: sbom, scope: {images: [\"Ubuntu:*\"]}}\n", `"Ubuntu" has capital letters`},
+		{head + "rules:\n  - {type: sbom, scope: {images: [\"GHCR.IO/acme/**\"]}}\n", "would match no reference"},
+		{head + "rules:\n  - {type: base-images, with: {approved: [\"Registry.acme.corp/base/*\"]}}\n", "capital letters"},
+		{head + "rules:\n  - {type: sbom, scope: {images: [\"ubuntu:Jammy-*\"]}}\n", ""}, // tags may have capitals
 	} {
 		_, err := Parse([]byte(c.doc), "testdata")
 		switch {
