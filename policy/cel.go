@@ -20,6 +20,12 @@ type celRule struct {
 	needs      celNeeds
 }
 
+// celCostLimit bounds one evaluation of an expression, in CEL's cost units
+// (about one per operation; the limit Kubernetes puts on one validation
+// expression). Nested comprehensions over a few lists reach billions of
+// steps; an expression that runs out fails closed like any other error.
+const celCostLimit = 1_000_000
+
 func newCELEnv() (*cel.Env, error) {
 	return cel.NewEnv(
 		cel.Variable("image", cel.MapType(cel.StringType, cel.DynType)),
@@ -50,7 +56,7 @@ func compileCEL(n *yaml.Node) (*celRule, error) {
 	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
 		return nil, fmt.Errorf("with.expression: evaluates to %s, want bool (true: the image passes)", t)
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(celCostLimit))
 	if err != nil {
 		return nil, fmt.Errorf("with.expression: %w", err)
 	}

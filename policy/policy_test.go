@@ -332,6 +332,21 @@ func TestCELRules(t *testing.T) {
 	if res := eval(miss, clean(), Deployment{}); res.Verdict != Deny || !strings.Contains(res.Violations[0].Message, "expression error") {
 		t.Errorf("missing key: %s", res)
 	}
+	// An expression that would run for minutes stops at the cost limit and
+	// fails closed.
+	ten := "[1,2,3,4,5,6,7,8,9,10]"
+	loop := "true"
+	for _, v := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		loop = ten + ".all(" + v + ", " + loop + ")"
+	}
+	slow := one(t, "cel", `{expression: '`+loop+`', message: "slow"}`)
+	start := time.Now()
+	if res := eval(slow, clean(), Deployment{}); res.Verdict != Deny || !strings.Contains(res.Violations[0].Message, "cost limit") {
+		t.Errorf("10^8 steps: %s", res)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("10^8 steps took %v", d)
+	}
 }
 
 func TestScopes(t *testing.T) {
