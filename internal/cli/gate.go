@@ -85,6 +85,9 @@ func (e *env) runGate(ctx context.Context, f gateFlags, images []string) error {
 	if !ok {
 		return usageError{fmt.Errorf("unknown --format %q: want text, json, sarif or junit", f.format)}
 	}
+	if f.budget <= 0 {
+		return usageError{fmt.Errorf("--budget %v: want a positive duration such as 2s", f.budget)}
+	}
 	if len(images) > gate.MaxImages {
 		return usageError{fmt.Errorf("%d images: at most %d per run", len(images), gate.MaxImages)}
 	}

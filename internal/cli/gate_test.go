@@ -163,6 +163,12 @@ func TestGateBadInput(t *testing.T) {
 			t.Errorf("no feeds: %s", errs)
 		}
 	}
+	// A budget that is no budget is refused, not replaced by the default.
+	for _, b := range []string{"0s", "-1s"} {
+		if code, out, errs := gw.gate(t, nil, "--budget", b, gw.w.Refs["signed-clean"]); code != 2 || !strings.Contains(errs, "--budget "+b) {
+			t.Errorf("--budget %s: exit %d\n%s%s", b, code, out, errs)
+		}
+	}
 }
 
 func TestGateGitHubAnnotations(t *testing.T) {
