@@ -22,6 +22,7 @@ var gateRenderers = map[string]func(io.Writer, gate.Report) error{
 // gateText is for people: one block per image, enforce and warn
 // violations (audit ones are only logged), what waivers suppressed.
 func gateText(w io.Writer, rep gate.Report) error {
+	w = printableWriter{w}
 	denied := 0
 	for _, d := range rep.Decisions {
 		verdict := "ALLOW"
