@@ -165,7 +165,7 @@ type policyFile struct {
 	Version       int          `yaml:"version"`
 	Name          string       `yaml:"name"`
 	TrustPolicy   string       `yaml:"trust_policy"`
-	Trust         *yaml.Node   `yaml:"trust"`
+	Trust         yaml.Node    `yaml:"trust"` // a *yaml.Node is refused by KnownFields
 	OrgRegistries []string     `yaml:"org_registries"`
 	Rules         []ruleFile   `yaml:"rules"`
 	Waivers       []waiverFile `yaml:"waivers"`
@@ -237,7 +237,7 @@ func Parse(data []byte, baseDir string) (*Policy, error) {
 	h := sha256.New()
 	h.Write(data)
 	switch {
-	case pf.TrustPolicy != "" && pf.Trust != nil:
+	case pf.TrustPolicy != "" && pf.Trust.Kind != 0:
 		return nil, errors.New("trust_policy and trust: give one (a file, or the signers embedded), not both")
 	case pf.TrustPolicy != "":
 		tp := pf.TrustPolicy
@@ -249,8 +249,8 @@ func Parse(data []byte, baseDir string) (*Policy, error) {
 			return nil, fmt.Errorf("trust_policy: %w", err)
 		}
 		p.Trust = t
-	case pf.Trust != nil:
-		raw, err := yaml.Marshal(pf.Trust)
+	case pf.Trust.Kind != 0:
+		raw, err := yaml.Marshal(&pf.Trust)
 		if err != nil {
 			return nil, err
 		}

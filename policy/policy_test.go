@@ -497,6 +497,22 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// The trust policy embedded in the policy (trust: {signers: …}), the form
+// POLICY.md documents beside trust_policy, loads and defines its signers.
+func TestEmbeddedTrust(t *testing.T) {
+	doc := "version: 1\nname: t\ntrust:\n  signers:\n    - name: ci\n      key: ci.pub\nrules:\n  - type: signature\n    with: {signers: [ci]}\n"
+	p, err := Parse([]byte(doc), "testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Trust == nil {
+		t.Fatal("embedded trust policy not loaded")
+	}
+	if _, err := Parse([]byte(strings.Replace(doc, "[ci]", "[cii]", 1)), "testdata"); err == nil {
+		t.Error("a signer the embedded trust policy does not define was accepted")
+	}
+}
+
 func TestHash(t *testing.T) {
 	a := one(t, "sbom", "{}")
 	b := one(t, "sbom", "{}")
