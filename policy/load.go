@@ -384,6 +384,13 @@ func compileRule(rf ruleFile, p *Policy) (*Rule, error) {
 		return nil, fmt.Errorf("mode: %q is not enforce, warn or audit", r.Mode)
 	}
 	r.Scope = Scope{Environments: rf.Scope.Environments, Namespaces: rf.Scope.Namespaces, Images: rf.Scope.Images}
+	for _, e := range rf.Scope.Environments {
+		// Environments are compared exactly: "prod*" would match no
+		// environment, and the rule would silently apply nowhere.
+		if strings.ContainsAny(e, "*?[") || strings.TrimSpace(e) == "" {
+			return nil, fmt.Errorf("scope.environments: %q: environments are exact names such as production (globs are for namespaces and images)", e)
+		}
+	}
 	for _, s := range rf.Scope.Images {
 		ip, err := compilePattern(s)
 		if err != nil {

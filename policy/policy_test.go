@@ -486,6 +486,8 @@ func TestLoadErrors(t *testing.T) {
 		{head + "rules:\n  - {type: sbom, scope: {images: [\"GHCR.IO/acme/**\"]}}\n", "would match no reference"},
 		{head + "rules:\n  - {type: base-images, with: {approved: [\"Registry.acme.corp/base/*\"]}}\n", "capital letters"},
 		{head + "rules:\n  - {type: sbom, scope: {images: [\"ubuntu:Jammy-*\"]}}\n", ""}, // tags may have capitals
+		{head + "rules:\n  - {type: sbom, scope: {environments: [\"prod*\"]}}\n", `"prod*": environments are exact names`},
+		{head + "rules:\n  - {type: sbom, scope: {environments: [\"\"]}}\n", "environments are exact names"},
 	} {
 		_, err := Parse([]byte(c.doc), "testdata")
 		switch {
