@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,6 +107,13 @@ func (e *env) runGate(ctx context.Context, f gateFlags, images []string) error {
 		}
 	}
 	db := f.db
+	if db != "" && pol.UsesFindings() && len(batches) == 0 {
+		// A mistyped --db would otherwise become a new, empty store (and
+		// its directories) left behind by the refusal below.
+		if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+			return usageError{fmt.Errorf("--db %s: no such store; the policy has vulnerability rules, so the store must hold imported feeds (safeguard feed import --db %s PATH...)", db, db)}
+		}
+	}
 	if db == "" {
 		dir, err := os.MkdirTemp("", "safeguard-gate-")
 		if err != nil {

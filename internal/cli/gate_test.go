@@ -163,6 +163,14 @@ func TestGateBadInput(t *testing.T) {
 			t.Errorf("no feeds: %s", errs)
 		}
 	}
+	// A mistyped --db is refused and left uncreated, directory included.
+	missing := filepath.Join(t.TempDir(), "typo", "ci.bd")
+	if code, _, errs := run(t, "gate", "--policy", gw.policy, "--db", missing, "alpine:3.20"); code != 2 || !strings.Contains(errs, "no such store") {
+		t.Errorf("missing --db: exit %d %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); err == nil {
+		t.Errorf("a refused gate run created %s", filepath.Dir(missing))
+	}
 	// A budget that is no budget is refused, not replaced by the default.
 	for _, b := range []string{"0s", "-1s"} {
 		if code, out, errs := gw.gate(t, nil, "--budget", b, gw.w.Refs["signed-clean"]); code != 2 || !strings.Contains(errs, "--budget "+b) {
