@@ -72,6 +72,10 @@ func Check(ref Ref, cat *Catalog, tags TagLister) []Finding {
 		}
 		if ref.Registry == DockerHub {
 			out = append(out, cat.checkHubName(ref)...)
+		} else if len(out) == 0 {
+			if f, ok := cat.checkHostNamespace(ref, host); ok {
+				out = append(out, f)
+			}
 		}
 	}
 	// A look-alike of an approved base is flagged even inside a trusted
@@ -142,6 +146,34 @@ func (c *Catalog) checkRegistry(ref Ref, host string) (Finding, bool) {
 			return Finding{Kind: KindLookalikeRegistry,
 				Message:   fmt.Sprintf("registry %s looks like the well-known registry %s (%s)", host, k, why),
 				Resembles: k, Suggestion: withName(ref, k, ref.Repository)}, true
+		}
+	}
+	return Finding{}, false
+}
+
+// checkHostNamespace compares the namespace of a reference on a registry
+// where anyone can open one (gcr.io/distro1ess) with that registry's
+// well-known namespaces.
+func (c *Catalog) checkHostNamespace(ref Ref, host string) (Finding, bool) {
+	known := c.hostNamespaces[host]
+	if _, parent, ok := strings.Cut(host, "."); ok && len(known) == 0 {
+		known = c.hostNamespaces[parent] // us.gcr.io, eu.gcr.io
+	}
+	ns, rest, ok := strings.Cut(ref.Repository, "/")
+	if !ok || len(known) == 0 {
+		return Finding{}, false
+	}
+	for _, k := range known {
+		if k.name == ns {
+			return Finding{}, false
+		}
+	}
+	sk := skeleton(ns)
+	for _, k := range known {
+		if why := lookalikeNamespace(ns, sk, k.name, k.skel); why != "" {
+			return Finding{Kind: KindTyposquatNamespace,
+				Message:   fmt.Sprintf("namespace %s/%s looks like %s/%s (%s); %s is not %s/%s/%s", host, ns, host, k.name, why, ref.Name(), ref.Registry, k.name, rest),
+				Resembles: host + "/" + k.name, Suggestion: withName(ref, ref.Registry, k.name+"/"+rest)}, true
 		}
 	}
 	return Finding{}, false
