@@ -27,6 +27,9 @@ const (
 	InstrFrom  = "FROM"
 	InstrCopy  = "COPY --from"
 	InstrMount = "RUN --mount"
+	// ONBUILD triggers run in the builds of images FROM this one.
+	InstrOnbuildCopy  = "ONBUILD COPY --from"
+	InstrOnbuildMount = "ONBUILD RUN --mount"
 )
 
 // Scratch is the empty base image; it pulls nothing.
@@ -230,12 +233,56 @@ func (l *linter) commands(st instructions.Stage, index int, stageID string, glob
 					l.fromFlag(m.From, firstLine(c.Location()), stageID, InstrMount, local, stages, index)
 				}
 			}
+		case *instructions.OnbuildCommand:
+			// The trigger runs in every image built FROM this one: what it
+			// pulls is pulled there.
+			l.onbuild(c, stageID, local)
 		}
 		if local.overflow != "" {
 			return tooLong(l.rep.File, firstLine(c.Location()), local.overflow)
 		}
 	}
 	return nil
+}
+
+// onbuild lints the image an ONBUILD COPY --from or RUN --mount=from
+// pulls. Stage names are those of the child build, unknown here, so only a
+// value that can be nothing but an image (it has a tag, a digest or a '/')
+// is checked: a bare word may be a stage of the child.
+func (l *linter) onbuild(c *instructions.OnbuildCommand, stageID string, e *env) {
+	res, err := parser.Parse(strings.NewReader(c.Expression))
+	if err != nil || len(res.AST.Children) == 0 {
+		return // BuildKit parsed the trigger already; nothing to add
+	}
+	cmd, err := instructions.ParseCommand(res.AST.Children[0])
+	if err != nil {
+		return
+	}
+	line := firstLine(c.Location())
+	var froms []string
+	var instr string
+	switch t := cmd.(type) {
+	case *instructions.CopyCommand:
+		froms, instr = []string{t.From}, InstrOnbuildCopy
+	case *instructions.RunCommand:
+		instr = InstrOnbuildMount
+		for _, m := range instructions.GetMounts(t) {
+			froms = append(froms, m.From)
+		}
+	}
+	for _, from := range froms {
+		if from == "" {
+			continue
+		}
+		v, ok := l.expand(from, e, line, stageID, instr)
+		if !ok || v == Scratch {
+			continue
+		}
+		if !strings.ContainsAny(v, "/:@") {
+			continue
+		}
+		l.check(v, from, line, stageID, instr)
+	}
 }
 
 // fromFlag lints the value of --from: a stage name or index, or an image.

@@ -224,3 +224,20 @@ func TestOrganisationCatalogue(t *testing.T) {
 		t.Errorf("%+v", r.Findings)
 	}
 }
+
+// ONBUILD triggers pull their images in every build FROM this image: a
+// typosquat there is as bad as one in FROM. A bare word may be a stage of
+// the child build and is left alone.
+func TestOnbuildTriggers(t *testing.T) {
+	src := "FROM alpine:3.20" + pin + "\n" +
+		"ONBUILD COPY --from=ubunto:20.04" + pin + " / /\n" +
+		"ONBUILD RUN --mount=type=bind,from=bussybox:1.36" + pin + ",target=/x true\n" +
+		"ONBUILD COPY --from=builder /out /out\n" +
+		"ONBUILD COPY --from=0 /out /out\n" +
+		"ONBUILD RUN true\n"
+	r := lint(t, src, Options{})
+	same(t, r,
+		f(2, "0", InstrOnbuildCopy, "ubunto:20.04"+pin, imageref.KindTyposquatName),
+		f(3, "0", InstrOnbuildMount, "bussybox:1.36"+pin, imageref.KindTyposquatName),
+	)
+}
