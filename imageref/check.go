@@ -141,6 +141,34 @@ func (c *Catalog) checkRegistry(ref Ref, host string) (Finding, bool) {
 	if ref.Registry == DockerHub {
 		return Finding{}, false
 	}
+	if u, folded, ok := unicodeHost(host); ok {
+		known := append(slices.Clone(c.registries), hubAliasOrder...)
+		// The closest reading first: the very name, then a name it starts
+		// with, then one a slip away.
+		for pass := 0; pass < 3; pass++ {
+			for _, k := range known {
+				why := ""
+				switch {
+				case pass == 0 && folded == k:
+					why = "its letters from other scripts are drawn like " + quote(k)
+				case pass == 1 && (strings.HasPrefix(folded, k+".") || strings.HasPrefix(folded, k+"-")):
+					why = "it reads as " + quote(folded) + ", which starts with " + quote(k)
+				case pass == 2 && lookalike(folded, k) != "":
+					why = "it reads as " + quote(folded) + ": " + lookalike(folded, k)
+				}
+				if why == "" {
+					continue
+				}
+				meant := k
+				if dockerHubAliases[k] {
+					meant = DockerHub
+				}
+				return Finding{Kind: KindLookalikeRegistry,
+					Message:   fmt.Sprintf("registry %s is the internationalised name %s, which looks like the well-known registry %s (%s)", host, u, k, why),
+					Resembles: k, Suggestion: withName(ref, meant, ref.Repository)}, true
+			}
+		}
+	}
 	for _, k := range c.registries {
 		if why := lookalike(host, k); why != "" {
 			return Finding{Kind: KindLookalikeRegistry,

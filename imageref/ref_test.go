@@ -201,6 +201,15 @@ var refCases = []refCase{
 	// Docker Hub's other host names, extended into another domain.
 	{in: "index.docker.io.evil.example/ubuntu:22.04", want: "index.docker.io.evil.example/ubuntu:22.04", kinds: "lookalike-registry unpinned", res: "index.docker.io", sug: "ubuntu:22.04"},
 	{in: "registry-1.docker.io-mirror.example/library/nginx:1.27", want: "registry-1.docker.io-mirror.example/library/nginx:1.27", kinds: "lookalike-registry unpinned", res: "registry-1.docker.io", sug: "nginx:1.27"},
+	// Internationalised hosts whose letters from other scripts read as a
+	// well-known registry (gһcr.io, quаy.io, dосker.io, gсr.io, ghcr.іo).
+	{in: "xn--gcr-2sd.io/acme/tool:1.0", want: "xn--gcr-2sd.io/acme/tool:1.0", kinds: "lookalike-registry unpinned", res: "ghcr.io", sug: "ghcr.io/acme/tool:1.0"},
+	{in: "xn--quy-7cd.io/prometheus/prometheus:v2.53.0", want: "xn--quy-7cd.io/prometheus/prometheus:v2.53.0", kinds: "lookalike-registry unpinned", res: "quay.io", sug: "quay.io/prometheus/prometheus:v2.53.0"},
+	{in: "xn--dker-55ds.io/library/ubuntu:22.04", want: "xn--dker-55ds.io/library/ubuntu:22.04", kinds: "lookalike-registry unpinned", res: "docker.io", sug: "ubuntu:22.04"},
+	{in: "xn--gr-omc.io/distroless/static:nonroot", want: "xn--gr-omc.io/distroless/static:nonroot", kinds: "lookalike-registry unpinned", res: "gcr.io", sug: "gcr.io/distroless/static:nonroot"},
+	{in: "ghcr.xn--o-evb/acme/tool:1.0", want: "ghcr.xn--o-evb/acme/tool:1.0", kinds: "lookalike-registry unpinned", res: "ghcr.io", sug: "ghcr.io/acme/tool:1.0"},
+	// An internationalised host that resembles nothing is only a host.
+	{in: "xn--mnchen-3ya.example/team/app:1.0", want: "xn--mnchen-3ya.example/team/app:1.0", kinds: "unpinned"},
 }
 
 func kindsOf(fs []Finding) string {
