@@ -7,9 +7,9 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/safeguard-dev/safeguard/gate"
+	"github.com/safeguard-dev/safeguard/policy"
 )
 
 var gateRenderers = map[string]func(io.Writer, gate.Report) error{
@@ -46,7 +46,7 @@ func gateText(w io.Writer, rep gate.Report) error {
 		for _, s := range d.Suppressed {
 			until := "permanently"
 			if !s.Expires.IsZero() {
-				until = "until " + s.Expires.UTC().Format(time.RFC3339)
+				until = policy.ExpiryText(s.Expires)
 			}
 			fmt.Fprintf(w, "  ~ %s suppressed %s by %s: %s\n", s.Rule, until, s.Owner, s.Message)
 		}
