@@ -2,10 +2,13 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/types"
 	"gopkg.in/yaml.v3"
 )
 
@@ -56,6 +59,9 @@ func compileCEL(n *yaml.Node) (*celRule, error) {
 	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
 		return nil, fmt.Errorf("with.expression: evaluates to %s, want bool (true: the image passes)", t)
 	}
+	if err := checkCELFields(ast); err != nil {
+		return nil, fmt.Errorf("with.expression: %w", err)
+	}
 	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(celCostLimit))
 	if err != nil {
 		return nil, fmt.Errorf("with.expression: %w", err)
@@ -78,6 +84,54 @@ func (cr *celRule) check(vars map[string]any) check {
 		return check{message: cr.Message}
 	}
 	return check{}
+}
+
+// celFields are the keys of the maps CEL sees as image and context (see
+// celVars). The variables are maps of dyn, so the type checker cannot catch
+// a misspelt key; a misspelt key fails closed at run time, except under
+// has(), where it is silently false: !has(image.lables) passes every image.
+var celFields = map[string][]string{
+	"image": {"digest", "index_digest", "reference", "tags", "signature", "findings", "sbom", "base", "base_known",
+		"provenance", "labels", "created"},
+	"context": {"environment", "namespace", "cluster", "labels"},
+}
+
+// checkCELFields refuses image.x, has(image.x) and image["x"] for a key x
+// the fact model does not have.
+func checkCELFields(a *cel.Ast) error {
+	var bad error
+	celast.PostOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if bad != nil {
+			return
+		}
+		var operand celast.Expr
+		var field string
+		switch e.Kind() {
+		case celast.SelectKind:
+			operand, field = e.AsSelect().Operand(), e.AsSelect().FieldName()
+		case celast.CallKind:
+			c := e.AsCall()
+			if c.FunctionName() != "_[_]" || len(c.Args()) != 2 || c.Args()[1].Kind() != celast.LiteralKind {
+				return
+			}
+			str, ok := c.Args()[1].AsLiteral().(types.String)
+			if !ok {
+				return
+			}
+			operand, field = c.Args()[0], string(str)
+		default:
+			return
+		}
+		if operand.Kind() != celast.IdentKind {
+			return
+		}
+		keys, ok := celFields[operand.AsIdent()]
+		if !ok || slices.Contains(keys, field) {
+			return
+		}
+		bad = fmt.Errorf("%s has no field %q (it has %s)", operand.AsIdent(), field, strings.Join(keys, ", "))
+	}))
+	return bad
 }
 
 // celVars builds the activation: the fact model as CEL maps and lists.

@@ -487,6 +487,11 @@ func TestLoadErrors(t *testing.T) {
 		{head + "rules:\n  - {type: base-images, with: {approved: [\"Registry.acme.corp/base/*\"]}}\n", "capital letters"},
 		{head + "rules:\n  - {type: sbom, scope: {images: [\"ubuntu:Jammy-*\"]}}\n", ""}, // tags may have capitals
 		{head + "rules:\n  - {type: sbom, scope: {environments: [\"prod*\"]}}\n", `"prod*": environments are exact names`},
+		{head + "rules:\n  - type: cel\n    with: {expression: '!has(image.lables.team)', message: m}\n", `image has no field "lables"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: '!has(image.lables)', message: m}\n", `image has no field "lables"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: 'image[\"sigature\"].status == \"signed\"', message: m}\n", `image has no field "sigature"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: 'context.env == \"production\"', message: m}\n", `context has no field "env"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: 'has(image.labels.team) && image.findings.all(f, has(f.nosuch_is_dyn))', message: m}\n", ""},
 		{head + "rules:\n  - {type: sbom, scope: {environments: [\"\"]}}\n", "environments are exact names"},
 	} {
 		_, err := Parse([]byte(c.doc), "testdata")
@@ -512,6 +517,22 @@ func TestEmbeddedTrust(t *testing.T) {
 	}
 	if _, err := Parse([]byte(strings.Replace(doc, "[ci]", "[cii]", 1)), "testdata"); err == nil {
 		t.Error("a signer the embedded trust policy does not define was accepted")
+	}
+}
+
+// The field list the load-time check uses is the activation's.
+func TestCELFieldsMatchTheActivation(t *testing.T) {
+	vars := celVars(&Facts{}, Deployment{}, time.Now(), celNeeds{true, true, true, true})
+	for name, keys := range celFields {
+		m := vars[name].(map[string]any)
+		if len(m) != len(keys) {
+			t.Errorf("%s: activation has %d keys, celFields %d", name, len(m), len(keys))
+		}
+		for _, k := range keys {
+			if _, ok := m[k]; !ok {
+				t.Errorf("%s.%s: not in the activation", name, k)
+			}
+		}
 	}
 }
 
