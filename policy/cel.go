@@ -94,6 +94,23 @@ var celFields = map[string][]string{
 	"image": {"digest", "index_digest", "reference", "tags", "signature", "findings", "sbom", "base", "base_known",
 		"provenance", "labels", "created"},
 	"context": {"environment", "namespace", "cluster", "labels"},
+	// The fixed-shape objects inside image.
+	"image.reference": {"raw", "registry", "repository", "name", "tag", "digest", "pinned", "implicit_latest"},
+	"image.signature": {"status", "signer", "issuer", "subject", "key_id", "reasons"},
+	"image.sbom":      {"present", "count", "packages"},
+}
+
+// celPath names image, context, or image.reference (…signature, …sbom).
+func celPath(e celast.Expr) string {
+	switch e.Kind() {
+	case celast.IdentKind:
+		return e.AsIdent()
+	case celast.SelectKind:
+		if op := e.AsSelect().Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == "image" {
+			return "image." + e.AsSelect().FieldName()
+		}
+	}
+	return ""
 }
 
 // checkCELFields refuses image.x, has(image.x) and image["x"] for a key x
@@ -122,14 +139,12 @@ func checkCELFields(a *cel.Ast) error {
 		default:
 			return
 		}
-		if operand.Kind() != celast.IdentKind {
-			return
-		}
-		keys, ok := celFields[operand.AsIdent()]
+		path := celPath(operand)
+		keys, ok := celFields[path]
 		if !ok || slices.Contains(keys, field) {
 			return
 		}
-		bad = fmt.Errorf("%s has no field %q (it has %s)", operand.AsIdent(), field, strings.Join(keys, ", "))
+		bad = fmt.Errorf("%s has no field %q (it has %s)", path, field, strings.Join(keys, ", "))
 	}))
 	return bad
 }

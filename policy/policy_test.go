@@ -491,6 +491,8 @@ func TestLoadErrors(t *testing.T) {
 		{head + "rules:\n  - type: cel\n    with: {expression: '!has(image.lables)', message: m}\n", `image has no field "lables"`},
 		{head + "rules:\n  - type: cel\n    with: {expression: 'image[\"sigature\"].status == \"signed\"', message: m}\n", `image has no field "sigature"`},
 		{head + "rules:\n  - type: cel\n    with: {expression: 'context.env == \"production\"', message: m}\n", `context has no field "env"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: 'image.signature.statsu == \"signed\"', message: m}\n", `image.signature has no field "statsu"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: '!has(image.reference.pined)', message: m}\n", `image.reference has no field "pined"`},
 		{head + "rules:\n  - type: cel\n    with: {expression: 'has(image.labels.team) && image.findings.all(f, has(f.nosuch_is_dyn))', message: m}\n", ""},
 		{head + "rules:\n  - {type: sbom, scope: {environments: [\"\"]}}\n", "environments are exact names"},
 	} {
@@ -524,7 +526,10 @@ func TestEmbeddedTrust(t *testing.T) {
 func TestCELFieldsMatchTheActivation(t *testing.T) {
 	vars := celVars(&Facts{}, Deployment{}, time.Now(), celNeeds{true, true, true, true})
 	for name, keys := range celFields {
-		m := vars[name].(map[string]any)
+		m, _ := vars[name].(map[string]any)
+		if parent, child, ok := strings.Cut(name, "."); ok {
+			m = vars[parent].(map[string]any)[child].(map[string]any)
+		}
 		if len(m) != len(keys) {
 			t.Errorf("%s: activation has %d keys, celFields %d", name, len(m), len(keys))
 		}
