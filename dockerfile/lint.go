@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -26,6 +27,9 @@ const (
 	InstrFrom  = "FROM"
 	InstrCopy  = "COPY --from"
 	InstrMount = "RUN --mount"
+	// ONBUILD triggers run in the builds of images FROM this one.
+	InstrOnbuildCopy  = "ONBUILD COPY --from"
+	InstrOnbuildMount = "ONBUILD RUN --mount"
 )
 
 // Scratch is the empty base image; it pulls nothing.
@@ -33,6 +37,16 @@ const Scratch = "scratch"
 
 // maxFileSize bounds what is read as a Dockerfile; real ones are a few KiB.
 const maxFileSize = 4 << 20
+
+// maxLineLength is the longest line BuildKit's parser reads (bufio's token
+// limit). It stops at a longer one, and when that line is the first it
+// reports an empty file, so the line is refused here with its number.
+const maxLineLength = bufio.MaxScanTokenSize - 1
+
+// maxValueLength bounds what one substitution may produce (an ARG or ENV
+// value, a reference). Every ARG may double the one before
+// (ARG A=${A}${A}), so thirty lines would otherwise expand to gigabytes.
+const maxValueLength = 64 << 10
 
 // Options say what references are checked against.
 type Options struct {
@@ -98,6 +112,9 @@ func Lint(file string, data []byte, opts Options) (Report, error) {
 	if len(data) > maxFileSize {
 		return rep, &ParseError{File: file, Err: fmt.Errorf("larger than %d bytes", maxFileSize)}
 	}
+	if n := longLine(data); n > 0 {
+		return rep, &ParseError{File: file, Line: n, Err: fmt.Errorf("line longer than %d bytes", maxLineLength)}
+	}
 	res, err := parser.Parse(bytes.NewReader(data))
 	if err != nil {
 		return rep, parseError(file, err)
@@ -119,6 +136,9 @@ func Lint(file string, data []byte, opts Options) (Report, error) {
 		for _, kv := range a.Args {
 			global.declare(lex, kv, opts.BuildArgs)
 		}
+		if global.overflow != "" {
+			return rep, tooLong(file, firstLine(a.Location()), global.overflow)
+		}
 	}
 	l := linter{rep: &rep, cat: cat, opts: opts, lex: lex}
 	names := map[string]bool{}
@@ -139,10 +159,34 @@ func Lint(file string, data []byte, opts Options) (Report, error) {
 		if st.Name != "" {
 			names[strings.ToLower(st.Name)] = true
 		}
-		l.commands(st, i, stageID, global, stages)
+		if err := l.commands(st, i, stageID, global, stages); err != nil {
+			return Report{File: file, Findings: []Finding{}}, err
+		}
+		if l.err != nil {
+			return Report{File: file, Findings: []Finding{}}, l.err
+		}
 	}
 	rep.Stages = len(stages)
 	return rep, nil
+}
+
+// longLine is the number of the first line longer than maxLineLength, or 0.
+func longLine(data []byte) int {
+	for n := 1; len(data) > 0; n++ {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			i = len(data)
+		}
+		if i > maxLineLength {
+			return n
+		}
+		data = data[min(i+1, len(data)):]
+	}
+	return 0
+}
+
+func tooLong(file string, line int, key string) error {
+	return &ParseError{File: file, Line: line, Err: fmt.Errorf("variable %s expands to more than %d bytes (nested ARG/ENV substitution)", key, maxValueLength)}
 }
 
 type linter struct {
@@ -150,12 +194,13 @@ type linter struct {
 	cat  *imageref.Catalog
 	opts Options
 	lex  *shell.Lex
+	err  error // a substitution that grew too large: the file is refused
 }
 
 // commands lints the images named by COPY --from and RUN --mount=from in a
 // stage. ARG and ENV inside the stage are applied in order, as BuildKit
 // expands these flags with the stage's own variables.
-func (l *linter) commands(st instructions.Stage, index int, stageID string, global *env, stages []instructions.Stage) {
+func (l *linter) commands(st instructions.Stage, index int, stageID string, global *env, stages []instructions.Stage) error {
 	local := &env{vals: map[string]string{}}
 	for _, c := range st.Commands {
 		switch c := c.(type) {
@@ -174,7 +219,7 @@ func (l *linter) commands(st instructions.Stage, index int, stageID string, glob
 			}
 		case *instructions.EnvCommand:
 			for _, kv := range c.Env {
-				if r, err := l.lex.ProcessWordWithMatches(kv.Value, local); err == nil {
+				if r, err := local.process(l.lex, kv.Value); err == nil {
 					local.set(kv.Key, r.Result)
 				}
 			}
@@ -188,7 +233,55 @@ func (l *linter) commands(st instructions.Stage, index int, stageID string, glob
 					l.fromFlag(m.From, firstLine(c.Location()), stageID, InstrMount, local, stages, index)
 				}
 			}
+		case *instructions.OnbuildCommand:
+			// The trigger runs in every image built FROM this one: what it
+			// pulls is pulled there.
+			l.onbuild(c, stageID, local)
 		}
+		if local.overflow != "" {
+			return tooLong(l.rep.File, firstLine(c.Location()), local.overflow)
+		}
+	}
+	return nil
+}
+
+// onbuild lints the image an ONBUILD COPY --from or RUN --mount=from
+// pulls. Stage names are those of the child build, unknown here, so only a
+// value that can be nothing but an image (it has a tag, a digest or a '/')
+// is checked: a bare word may be a stage of the child.
+func (l *linter) onbuild(c *instructions.OnbuildCommand, stageID string, e *env) {
+	res, err := parser.Parse(strings.NewReader(c.Expression))
+	if err != nil || len(res.AST.Children) == 0 {
+		return // BuildKit parsed the trigger already; nothing to add
+	}
+	cmd, err := instructions.ParseCommand(res.AST.Children[0])
+	if err != nil {
+		return
+	}
+	line := firstLine(c.Location())
+	var froms []string
+	var instr string
+	switch t := cmd.(type) {
+	case *instructions.CopyCommand:
+		froms, instr = []string{t.From}, InstrOnbuildCopy
+	case *instructions.RunCommand:
+		instr = InstrOnbuildMount
+		for _, m := range instructions.GetMounts(t) {
+			froms = append(froms, m.From)
+		}
+	}
+	for _, from := range froms {
+		if from == "" {
+			continue
+		}
+		v, ok := l.expand(from, e, line, stageID, instr)
+		if !ok || v == Scratch {
+			continue
+		}
+		if !strings.ContainsAny(v, "/:@") {
+			continue
+		}
+		l.check(v, from, line, stageID, instr)
 	}
 }
 
@@ -215,7 +308,13 @@ func (l *linter) fromFlag(written string, line int, stageID, instr string, e *en
 // expand substitutes variables; a reference that uses one without a value is
 // reported and not checked further.
 func (l *linter) expand(word string, e *env, line int, stageID, instr string) (string, bool) {
-	r, err := l.lex.ProcessWordWithMatches(word, e)
+	r, err := e.process(l.lex, word)
+	if e.overflow != "" {
+		if l.err == nil {
+			l.err = tooLong(l.rep.File, line, e.overflow)
+		}
+		return "", false
+	}
 	f := Finding{File: l.rep.File, Line: line, Stage: stageID, Instruction: instr, Reference: word, Kind: KindUnresolved}
 	if err != nil {
 		f.Message = fmt.Sprintf("%s cannot be expanded: %v", word, err)
@@ -296,6 +395,17 @@ func parseError(file string, err error) error {
 type env struct {
 	vals map[string]string
 	keys []string
+	// spent is what the current substitution has read; overflow is the
+	// variable that took it past maxValueLength (it read as empty then).
+	spent    int
+	overflow string
+}
+
+// process substitutes the variables of word, refusing to produce more than
+// maxValueLength bytes: check overflow afterwards.
+func (e *env) process(lex *shell.Lex, word string) (shell.ProcessWordResult, error) {
+	e.spent = 0
+	return lex.ProcessWordWithMatches(word, e)
 }
 
 func newEnv(kvs []string) *env {
@@ -308,6 +418,9 @@ func newEnv(kvs []string) *env {
 }
 
 func (e *env) set(k, v string) {
+	if len(v) > maxValueLength && e.overflow == "" {
+		e.overflow = k // a --build-arg, or a literal on one long line
+	}
 	if _, ok := e.vals[k]; !ok {
 		e.keys = append(e.keys, k)
 	}
@@ -325,10 +438,22 @@ func (e *env) declare(lex *shell.Lex, kv instructions.KeyValuePairOptional, buil
 	if kv.Value == nil {
 		return
 	}
-	if r, err := lex.ProcessWordWithMatches(*kv.Value, e); err == nil {
+	if r, err := e.process(lex, *kv.Value); err == nil {
 		e.set(kv.Key, r.Result)
 	}
 }
 
-func (e *env) Get(k string) (string, bool) { v, ok := e.vals[k]; return v, ok }
-func (e *env) Keys() []string              { return slices.Clone(e.keys) }
+func (e *env) Get(k string) (string, bool) {
+	v, ok := e.vals[k]
+	if ok && e.overflow == "" {
+		if e.spent += len(v); e.spent > maxValueLength {
+			e.overflow = k
+		}
+	}
+	if e.overflow != "" {
+		return "", ok
+	}
+	return v, ok
+}
+
+func (e *env) Keys() []string { return slices.Clone(e.keys) }

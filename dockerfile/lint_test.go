@@ -165,6 +165,48 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// A line BuildKit cannot read is refused with its number; the parser alone
+// calls a long first line an empty file.
+func TestLongLine(t *testing.T) {
+	long := strings.Repeat("x", maxLineLength+1)
+	for src, want := range map[string]string{
+		"FROM " + long + "\n": "Dockerfile:1: line longer than 65535 bytes",
+		"FROM alpine" + pin + "\nRUN " + long + "\nFROM ubunto\n": "Dockerfile:2: line longer than 65535 bytes",
+	} {
+		if _, err := Lint("Dockerfile", []byte(src), Options{}); err == nil || err.Error() != want {
+			t.Errorf("%.40q: %v, want %q", src, err, want)
+		}
+	}
+}
+
+// Substitution is bounded: ARGs that double each other are refused in
+// milliseconds instead of expanding to gigabytes.
+func TestSubstitutionBomb(t *testing.T) {
+	doubling := func(kw string) string {
+		var b strings.Builder
+		for i := 0; i < 40; i++ {
+			b.WriteString(kw + " A=${A}${A}\n")
+		}
+		return b.String()
+	}
+	for name, c := range map[string]struct{ src, want string }{
+		"global ARG":  {"ARG A=x\n" + doubling("ARG") + "FROM ${A}\n", "Dockerfile:18: variable A expands"},
+		"stage ENV":   {"FROM alpine" + pin + "\nARG A=x\n" + doubling("ENV") + "COPY --from=${A} / /\n", "Dockerfile:19: variable A expands"},
+		"one FROM":    {"ARG A=" + strings.Repeat("x", 60000) + "\nFROM " + strings.Repeat("${A}", 2000) + "\n", "Dockerfile:2: variable A expands"},
+		"--build-arg": {"ARG A\nFROM ${A}\n", "Dockerfile:1: variable A expands"},
+	} {
+		opts := Options{}
+		if name == "--build-arg" {
+			opts.BuildArgs = map[string]string{"A": strings.Repeat("a", maxValueLength+1)}
+		}
+		_, err := Lint("Dockerfile", []byte(c.src), opts)
+		var pe *ParseError
+		if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}
+
 func TestOrganisationCatalogue(t *testing.T) {
 	cat, err := imageref.Default().Extend([]string{"registry.acme.corp"}, []string{"registry.acme.corp/base/node"})
 	if err != nil {
@@ -181,4 +223,21 @@ func TestOrganisationCatalogue(t *testing.T) {
 	if r := lint(t, "FROM registry.acme.corp/team/whatever:1"+pin+"\n", Options{Catalog: cat}); len(r.Findings) != 0 {
 		t.Errorf("%+v", r.Findings)
 	}
+}
+
+// ONBUILD triggers pull their images in every build FROM this image: a
+// typosquat there is as bad as one in FROM. A bare word may be a stage of
+// the child build and is left alone.
+func TestOnbuildTriggers(t *testing.T) {
+	src := "FROM alpine:3.20" + pin + "\n" +
+		"ONBUILD COPY --from=ubunto:20.04" + pin + " / /\n" +
+		"ONBUILD RUN --mount=type=bind,from=bussybox:1.36" + pin + ",target=/x true\n" +
+		"ONBUILD COPY --from=builder /out /out\n" +
+		"ONBUILD COPY --from=0 /out /out\n" +
+		"ONBUILD RUN true\n"
+	r := lint(t, src, Options{})
+	same(t, r,
+		f(2, "0", InstrOnbuildCopy, "ubunto:20.04"+pin, imageref.KindTyposquatName),
+		f(3, "0", InstrOnbuildMount, "bussybox:1.36"+pin, imageref.KindTyposquatName),
+	)
 }

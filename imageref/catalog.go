@@ -25,9 +25,12 @@ type Catalog struct {
 	pubOrder      []string
 	pubSkel       []string // skeleton of each pubOrder namespace
 	registries    []string // well-known registry hosts and domains
-	trusted       []string // org registries: "host" or "host/namespace" prefixes
-	approved      map[string]bool
-	approvedOrder []Ref
+	// hostNamespaces are the best-known namespaces of registries where
+	// anyone can create one (gcr.io projects, quay.io and ghcr.io accounts).
+	hostNamespaces map[string][]nsEntry
+	trusted        []string // org registries: "host" or "host/namespace" prefixes
+	approved       map[string]bool
+	approvedOrder  []Ref
 }
 
 type catalogFile struct {
@@ -40,9 +43,12 @@ type catalogFile struct {
 		Namespace string   `yaml:"namespace"`
 		Images    []string `yaml:"images"`
 	} `yaml:"publishers"`
-	Registries []string `yaml:"registries"`
-	Generic    []string `yaml:"generic"`
+	Registries []string            `yaml:"registries"`
+	Generic    []string            `yaml:"generic"`
+	Namespaces map[string][]string `yaml:"namespaces"`
 }
+
+type nsEntry struct{ name, skel string }
 
 var (
 	defaultOnce sync.Once
@@ -121,6 +127,12 @@ func LoadCatalog(data []byte) (*Catalog, error) {
 		c.generic[g] = true
 	}
 	c.registries = append(c.registries, f.Registries...)
+	c.hostNamespaces = map[string][]nsEntry{}
+	for host, nss := range f.Namespaces {
+		for _, ns := range nss {
+			c.hostNamespaces[host] = append(c.hostNamespaces[host], nsEntry{ns, skeleton(ns)})
+		}
+	}
 	return c, nil
 }
 

@@ -44,6 +44,11 @@ func TestCatalogueHasNoFalsePositives(t *testing.T) {
 	for _, host := range c.registries {
 		refs = append(refs, host+"/team/app:1", host+":5000/team/app:1")
 	}
+	for host, nss := range c.hostNamespaces {
+		for _, ns := range nss {
+			refs = append(refs, host+"/"+ns.name+"/app:1")
+		}
+	}
 	for _, s := range refs {
 		if _, fs := CheckString(s, c, nil); len(nameFindings(fs)) > 0 {
 			t.Errorf("%s: %+v", s, nameFindings(fs))
@@ -164,6 +169,10 @@ func TestLegitimateNamesAreNotFlagged(t *testing.T) {
 // Slips of the finger and the eye on popular names, namespaces and
 // registries: every one is caught.
 var typos = []string{
+	// Look-alikes of well-known namespaces on registries anyone can open one on.
+	"gcr.io/distro1ess/static-debian12:nonroot", "gcr.io/distrolless/base-debian12", "quay.io/prometeus/node-exporter:v1.8.2",
+	"quay.io/jetstak/cert-manager-controller:v1.15.3", "ghcr.io/fluxdc/flux-cli:v2.3.0", "ghcr.io/home-asistant/home-assistant:stable",
+	"eu.gcr.io/distro1ess/static",
 	"ubuntuu", "ubnutu", "ubunut", "ubunt0", "ubun7u", "debain", "debiian", "alpin", "alpien", "aplpine",
 	"alipne", "apline", "nignx", "ngixn", "nginxx", "ngin", "nqinx", "pyton", "pythn", "pytohn",
 	"pyhon", "python3", "pythonn", "golnag", "goalng", "gloang", "gollang", "nod", "nodee", "noed",

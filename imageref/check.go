@@ -72,6 +72,10 @@ func Check(ref Ref, cat *Catalog, tags TagLister) []Finding {
 		}
 		if ref.Registry == DockerHub {
 			out = append(out, cat.checkHubName(ref)...)
+		} else if len(out) == 0 {
+			if f, ok := cat.checkHostNamespace(ref, host); ok {
+				out = append(out, f)
+			}
 		}
 	}
 	// A look-alike of an approved base is flagged even inside a trusted
@@ -104,6 +108,9 @@ func Check(ref Ref, cat *Catalog, tags TagLister) []Finding {
 	return out
 }
 
+// hubAliasOrder is dockerHubAliases without docker.io (a catalogue registry).
+var hubAliasOrder = []string{"index.docker.io", "registry-1.docker.io"}
+
 // withName is ref's familiar form with another registry and repository.
 func withName(ref Ref, registry, repository string) string {
 	r := ref
@@ -119,14 +126,82 @@ func (c *Catalog) checkRegistry(ref Ref, host string) (Finding, bool) {
 				Resembles: k, Suggestion: withName(ref, k, ref.Repository)}, true
 		}
 	}
+	// Docker Hub's other host names (index.docker.io.evil.example).
+	for _, k := range hubAliasOrder {
+		if strings.HasPrefix(host, k+".") || strings.HasPrefix(host, k+"-") {
+			repo := ref.Repository
+			if !strings.Contains(repo, "/") {
+				repo = officialPrefix + repo
+			}
+			return Finding{Kind: KindLookalikeRegistry,
+				Message:   fmt.Sprintf("registry %s starts with the Docker Hub registry %s but is another domain", host, k),
+				Resembles: k, Suggestion: withName(ref, DockerHub, repo)}, true
+		}
+	}
 	if ref.Registry == DockerHub {
 		return Finding{}, false
+	}
+	if u, folded, ok := unicodeHost(host); ok {
+		known := append(slices.Clone(c.registries), hubAliasOrder...)
+		// The closest reading first: the very name, then a name it starts
+		// with, then one a slip away.
+		for pass := 0; pass < 3; pass++ {
+			for _, k := range known {
+				why := ""
+				switch {
+				case pass == 0 && folded == k:
+					why = "its letters from other scripts are drawn like " + quote(k)
+				case pass == 1 && (strings.HasPrefix(folded, k+".") || strings.HasPrefix(folded, k+"-")):
+					why = "it reads as " + quote(folded) + ", which starts with " + quote(k)
+				case pass == 2 && lookalike(folded, k) != "":
+					why = "it reads as " + quote(folded) + ": " + lookalike(folded, k)
+				}
+				if why == "" {
+					continue
+				}
+				meant := k
+				if dockerHubAliases[k] {
+					meant = DockerHub
+				}
+				return Finding{Kind: KindLookalikeRegistry,
+					Message:   fmt.Sprintf("registry %s is the internationalised name %s, which looks like the well-known registry %s (%s)", host, u, k, why),
+					Resembles: k, Suggestion: withName(ref, meant, ref.Repository)}, true
+			}
+		}
 	}
 	for _, k := range c.registries {
 		if why := lookalike(host, k); why != "" {
 			return Finding{Kind: KindLookalikeRegistry,
 				Message:   fmt.Sprintf("registry %s looks like the well-known registry %s (%s)", host, k, why),
 				Resembles: k, Suggestion: withName(ref, k, ref.Repository)}, true
+		}
+	}
+	return Finding{}, false
+}
+
+// checkHostNamespace compares the namespace of a reference on a registry
+// where anyone can open one (gcr.io/distro1ess) with that registry's
+// well-known namespaces.
+func (c *Catalog) checkHostNamespace(ref Ref, host string) (Finding, bool) {
+	known := c.hostNamespaces[host]
+	if _, parent, ok := strings.Cut(host, "."); ok && len(known) == 0 {
+		known = c.hostNamespaces[parent] // us.gcr.io, eu.gcr.io
+	}
+	ns, rest, ok := strings.Cut(ref.Repository, "/")
+	if !ok || len(known) == 0 {
+		return Finding{}, false
+	}
+	for _, k := range known {
+		if k.name == ns {
+			return Finding{}, false
+		}
+	}
+	sk := skeleton(ns)
+	for _, k := range known {
+		if why := lookalikeNamespace(ns, sk, k.name, k.skel); why != "" {
+			return Finding{Kind: KindTyposquatNamespace,
+				Message:   fmt.Sprintf("namespace %s/%s looks like %s/%s (%s); %s is not %s/%s/%s", host, ns, host, k.name, why, ref.Name(), ref.Registry, k.name, rest),
+				Resembles: host + "/" + k.name, Suggestion: withName(ref, ref.Registry, k.name+"/"+rest)}, true
 		}
 	}
 	return Finding{}, false

@@ -119,6 +119,7 @@ const (
 	RuleHostUnderscore  = "registry host may not contain '_'"
 	RuleHostLabel       = "registry host labels must start and end with a letter or digit and contain only letters, digits and '-'"
 	RuleHostPort        = "registry port must be a number"
+	RuleHostPortRange   = "registry port must be between 1 and 65535"
 	RuleHostEmpty       = "registry host may not be empty"
 	RuleRepoEmpty       = "repository path component may not be empty"
 	RuleRepoUppercase   = "repository must be lowercase"
@@ -134,7 +135,7 @@ const (
 var Rules = []string{RuleEmpty, RuleWhitespace, RuleNameTooLong, RuleTagEmpty, RuleTagStart, RuleTagChars,
 	RuleTagTooLong, RuleDigestFormat, RuleDigestLength, RuleDigestHex, RuleHostUnderscore, RuleHostLabel,
 	RuleHostPort, RuleHostEmpty, RuleRepoEmpty, RuleRepoUppercase, RuleRepoComponent, RuleRepoChars,
-	RuleRepoSeparators, RuleRepoHexIdentity, RuleMissingName, RuleDigestAlgorithm,
+	RuleRepoSeparators, RuleRepoHexIdentity, RuleMissingName, RuleDigestAlgorithm, RuleHostPortRange,
 	"sha384 digest must have exactly 96 hex digits", "sha512 digest must have exactly 128 hex digits"}
 
 // Parse parses and normalises an image reference. Short names normalise to
@@ -341,6 +342,9 @@ func checkHost(h string) string {
 			if port[i] < '0' || port[i] > '9' {
 				return RuleHostPort
 			}
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return RuleHostPortRange
 		}
 	}
 	return ""

@@ -2,10 +2,13 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/types"
 	"gopkg.in/yaml.v3"
 )
 
@@ -19,6 +22,12 @@ type celRule struct {
 	prg        cel.Program
 	needs      celNeeds
 }
+
+// celCostLimit bounds one evaluation of an expression, in CEL's cost units
+// (about one per operation; the limit Kubernetes puts on one validation
+// expression). Nested comprehensions over a few lists reach billions of
+// steps; an expression that runs out fails closed like any other error.
+const celCostLimit = 1_000_000
 
 func newCELEnv() (*cel.Env, error) {
 	return cel.NewEnv(
@@ -50,7 +59,10 @@ func compileCEL(n *yaml.Node) (*celRule, error) {
 	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
 		return nil, fmt.Errorf("with.expression: evaluates to %s, want bool (true: the image passes)", t)
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	if err := checkCELFields(ast); err != nil {
+		return nil, fmt.Errorf("with.expression: %w", err)
+	}
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(celCostLimit))
 	if err != nil {
 		return nil, fmt.Errorf("with.expression: %w", err)
 	}
@@ -72,6 +84,69 @@ func (cr *celRule) check(vars map[string]any) check {
 		return check{message: cr.Message}
 	}
 	return check{}
+}
+
+// celFields are the keys of the maps CEL sees as image and context (see
+// celVars). The variables are maps of dyn, so the type checker cannot catch
+// a misspelt key; a misspelt key fails closed at run time, except under
+// has(), where it is silently false: !has(image.lables) passes every image.
+var celFields = map[string][]string{
+	"image": {"digest", "index_digest", "reference", "tags", "signature", "findings", "sbom", "base", "base_known",
+		"provenance", "labels", "created"},
+	"context": {"environment", "namespace", "cluster", "labels"},
+	// The fixed-shape objects inside image.
+	"image.reference": {"raw", "registry", "repository", "name", "tag", "digest", "pinned", "implicit_latest"},
+	"image.signature": {"status", "signer", "issuer", "subject", "key_id", "reasons"},
+	"image.sbom":      {"present", "count", "packages"},
+}
+
+// celPath names image, context, or image.reference (…signature, …sbom).
+func celPath(e celast.Expr) string {
+	switch e.Kind() {
+	case celast.IdentKind:
+		return e.AsIdent()
+	case celast.SelectKind:
+		if op := e.AsSelect().Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == "image" {
+			return "image." + e.AsSelect().FieldName()
+		}
+	}
+	return ""
+}
+
+// checkCELFields refuses image.x, has(image.x) and image["x"] for a key x
+// the fact model does not have.
+func checkCELFields(a *cel.Ast) error {
+	var bad error
+	celast.PostOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if bad != nil {
+			return
+		}
+		var operand celast.Expr
+		var field string
+		switch e.Kind() {
+		case celast.SelectKind:
+			operand, field = e.AsSelect().Operand(), e.AsSelect().FieldName()
+		case celast.CallKind:
+			c := e.AsCall()
+			if c.FunctionName() != "_[_]" || len(c.Args()) != 2 || c.Args()[1].Kind() != celast.LiteralKind {
+				return
+			}
+			str, ok := c.Args()[1].AsLiteral().(types.String)
+			if !ok {
+				return
+			}
+			operand, field = c.Args()[0], string(str)
+		default:
+			return
+		}
+		path := celPath(operand)
+		keys, ok := celFields[path]
+		if !ok || slices.Contains(keys, field) {
+			return
+		}
+		bad = fmt.Errorf("%s has no field %q (it has %s)", path, field, strings.Join(keys, ", "))
+	}))
+	return bad
 }
 
 // celVars builds the activation: the fact model as CEL maps and lists.

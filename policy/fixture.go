@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,8 +69,23 @@ func LoadTestFile(path string) (TestFile, error) {
 		return TestFile{}, err
 	}
 	var generic any
-	if err := yaml.Unmarshal(data, &generic); err != nil {
+	ydec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := ydec.Decode(&generic); err != nil {
+		if errors.Is(err, io.EOF) {
+			return TestFile{}, fmt.Errorf("%s: empty file", path)
+		}
 		return TestFile{}, fmt.Errorf("%s: %w", path, err)
+	}
+	var extra any
+	if err := ydec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return TestFile{}, fmt.Errorf("%s: more than one YAML document ('---'): the cases after the first would never run", path)
+	}
+	if m, ok := generic.(map[string]any); ok {
+		_, rules := m["rules"]
+		_, cases := m["cases"]
+		if rules && !cases {
+			return TestFile{}, fmt.Errorf("%s: this is a policy, not a policy test file (every *.yaml, *.yml and *.json in the directory is read as tests); keep the policy outside the tests directory", path)
+		}
 	}
 	raw, err := json.Marshal(jsonable(generic))
 	if err != nil {

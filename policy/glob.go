@@ -33,6 +33,13 @@ func compilePattern(raw string) (imagePattern, error) {
 	}
 	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
 		ip.hasTag = true
+		name = name[:i]
+	}
+	// References are lowercase (hosts as written, repositories always): a
+	// pattern with a capital letter would match nothing, and a scope that
+	// matches nothing turns its rule off without a word.
+	if strings.ToLower(name) != name {
+		return imagePattern{}, fmt.Errorf("image pattern %q: %q has capital letters and would match no reference; write it in lowercase", raw, name)
 	}
 	ip.norm = normaliseName(p)
 	return ip, nil

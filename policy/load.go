@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -164,7 +165,7 @@ type policyFile struct {
 	Version       int          `yaml:"version"`
 	Name          string       `yaml:"name"`
 	TrustPolicy   string       `yaml:"trust_policy"`
-	Trust         *yaml.Node   `yaml:"trust"`
+	Trust         yaml.Node    `yaml:"trust"` // a *yaml.Node is refused by KnownFields
 	OrgRegistries []string     `yaml:"org_registries"`
 	Rules         []ruleFile   `yaml:"rules"`
 	Waivers       []waiverFile `yaml:"waivers"`
@@ -214,6 +215,12 @@ func Parse(data []byte, baseDir string) (*Policy, error) {
 	if err := dec.Decode(&pf); err != nil {
 		return nil, err
 	}
+	// A second document would be silently ignored: rules someone meant to
+	// enforce, never evaluated.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one YAML document ('---'): a policy file holds exactly one policy")
+	}
 	rulesNode := mappingValue(root.Content[0], "rules")
 	for i := range pf.Rules {
 		if rulesNode != nil && i < len(rulesNode.Content) {
@@ -230,7 +237,7 @@ func Parse(data []byte, baseDir string) (*Policy, error) {
 	h := sha256.New()
 	h.Write(data)
 	switch {
-	case pf.TrustPolicy != "" && pf.Trust != nil:
+	case pf.TrustPolicy != "" && pf.Trust.Kind != 0:
 		return nil, errors.New("trust_policy and trust: give one (a file, or the signers embedded), not both")
 	case pf.TrustPolicy != "":
 		tp := pf.TrustPolicy
@@ -242,8 +249,8 @@ func Parse(data []byte, baseDir string) (*Policy, error) {
 			return nil, fmt.Errorf("trust_policy: %w", err)
 		}
 		p.Trust = t
-	case pf.Trust != nil:
-		raw, err := yaml.Marshal(pf.Trust)
+	case pf.Trust.Kind != 0:
+		raw, err := yaml.Marshal(&pf.Trust)
 		if err != nil {
 			return nil, err
 		}
@@ -377,6 +384,13 @@ func compileRule(rf ruleFile, p *Policy) (*Rule, error) {
 		return nil, fmt.Errorf("mode: %q is not enforce, warn or audit", r.Mode)
 	}
 	r.Scope = Scope{Environments: rf.Scope.Environments, Namespaces: rf.Scope.Namespaces, Images: rf.Scope.Images}
+	for _, e := range rf.Scope.Environments {
+		// Environments are compared exactly: "prod*" would match no
+		// environment, and the rule would silently apply nowhere.
+		if strings.ContainsAny(e, "*?[") || strings.TrimSpace(e) == "" {
+			return nil, fmt.Errorf("scope.environments: %q: environments are exact names such as production (globs are for namespaces and images)", e)
+		}
+	}
 	for _, s := range rf.Scope.Images {
 		ip, err := compilePattern(s)
 		if err != nil {

@@ -337,6 +337,21 @@ func TestCELRules(t *testing.T) {
 	if res := eval(miss, clean(), Deployment{}); res.Verdict != Deny || !strings.Contains(res.Violations[0].Message, "expression error") {
 		t.Errorf("missing key: %s", res)
 	}
+	// An expression that would run for minutes stops at the cost limit and
+	// fails closed.
+	ten := "[1,2,3,4,5,6,7,8,9,10]"
+	loop := "true"
+	for _, v := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		loop = ten + ".all(" + v + ", " + loop + ")"
+	}
+	slow := one(t, "cel", `{expression: '`+loop+`', message: "slow"}`)
+	start := time.Now()
+	if res := eval(slow, clean(), Deployment{}); res.Verdict != Deny || !strings.Contains(res.Violations[0].Message, "cost limit") {
+		t.Errorf("10^8 steps: %s", res)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("10^8 steps took %v", d)
+	}
 }
 
 func TestScopes(t *testing.T) {
@@ -471,6 +486,20 @@ func TestLoadErrors(t *testing.T) {
 		{head + "rules: [{type: sbom}]\nunknown: 1\n", "field unknown not found"},
 		{head + "trust_policy: missing.yaml\nrules: [{type: sbom}]\n", "trust_policy"},
 		{head + "rules:\n  - type: base-images\n    with: {}\n", "give approved bases"},
+		{head + "rules: [{type: sbom}]\n---\n" + head + "rules: [{type: sbom}]\n", "more than one YAML document"},
+		{head + "rules:\n  - {type: sbom, scope: {images: [\"Ubuntu:*\"]}}\n", `"Ubuntu" has capital letters`},
+		{head + "rules:\n  - {type: sbom, scope: {images: [\"GHCR.IO/acme/**\"]}}\n", "would match no reference"},
+		{head + "rules:\n  - {type: base-images, with: {approved: [\"Registry.acme.corp/base/*\"]}}\n", "capital letters"},
+		{head + "rules:\n  - {type: sbom, scope: {images: [\"ubuntu:Jammy-*\"]}}\n", ""}, // tags may have capitals
+		{head + "rules:\n  - {type: sbom, scope: {environments: [\"prod*\"]}}\n", `"prod*": environments are exact names`},
+		{head + "rules:\n  - type: cel\n    with: {expression: '!has(image.lables.team)', message: m}\n", `image has no field "lables"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: '!has(image.lables)', message: m}\n", `image has no field "lables"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: 'image[\"sigature\"].status == \"signed\"', message: m}\n", `image has no field "sigature"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: 'context.env == \"production\"', message: m}\n", `context has no field "env"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: 'image.signature.statsu == \"signed\"', message: m}\n", `image.signature has no field "statsu"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: '!has(image.reference.pined)', message: m}\n", `image.reference has no field "pined"`},
+		{head + "rules:\n  - type: cel\n    with: {expression: 'has(image.labels.team) && image.findings.all(f, has(f.nosuch_is_dyn))', message: m}\n", ""},
+		{head + "rules:\n  - {type: sbom, scope: {environments: [\"\"]}}\n", "environments are exact names"},
 	} {
 		_, err := Parse([]byte(c.doc), "testdata")
 		switch {
@@ -478,6 +507,41 @@ func TestLoadErrors(t *testing.T) {
 			t.Errorf("%q: unexpected error %v", c.doc, err)
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%q:\n got %v\nwant …%s…", c.doc, err, c.want)
+		}
+	}
+}
+
+// The trust policy embedded in the policy (trust: {signers: …}), the form
+// POLICY.md documents beside trust_policy, loads and defines its signers.
+func TestEmbeddedTrust(t *testing.T) {
+	doc := "version: 1\nname: t\ntrust:\n  signers:\n    - name: ci\n      key: ci.pub\nrules:\n  - type: signature\n    with: {signers: [ci]}\n"
+	p, err := Parse([]byte(doc), "testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Trust == nil {
+		t.Fatal("embedded trust policy not loaded")
+	}
+	if _, err := Parse([]byte(strings.Replace(doc, "[ci]", "[cii]", 1)), "testdata"); err == nil {
+		t.Error("a signer the embedded trust policy does not define was accepted")
+	}
+}
+
+// The field list the load-time check uses is the activation's.
+func TestCELFieldsMatchTheActivation(t *testing.T) {
+	vars := celVars(&Facts{}, Deployment{}, time.Now(), celNeeds{true, true, true, true})
+	for name, keys := range celFields {
+		m, _ := vars[name].(map[string]any)
+		if parent, child, ok := strings.Cut(name, "."); ok {
+			m = vars[parent].(map[string]any)[child].(map[string]any)
+		}
+		if len(m) != len(keys) {
+			t.Errorf("%s: activation has %d keys, celFields %d", name, len(m), len(keys))
+		}
+		for _, k := range keys {
+			if _, ok := m[k]; !ok {
+				t.Errorf("%s.%s: not in the activation", name, k)
+			}
 		}
 	}
 }

@@ -135,7 +135,19 @@ func (w Waiver) Label() string {
 	}
 	until := "permanent"
 	if !w.Permanent {
-		until = "until " + w.Expires.UTC().Format(time.RFC3339)
+		until = ExpiryText(w.Expires)
 	}
 	return fmt.Sprintf("%s (owner %s, %s: %s)", what, w.Owner, until, w.Reason)
+}
+
+// ExpiryText says when a waiver stops applying the way it was written: a
+// waiver given as "expires: 2026-12-31" holds through that day, so it is
+// "through 2026-12-31", not "until 2027-01-01T00:00:00Z"; an RFC 3339 time
+// is shown as "until" that instant.
+func ExpiryText(t time.Time) string {
+	u := t.UTC()
+	if u.Hour() == 0 && u.Minute() == 0 && u.Second() == 0 && u.Nanosecond() == 0 {
+		return "through " + u.AddDate(0, 0, -1).Format(time.DateOnly)
+	}
+	return "until " + u.Format(time.RFC3339)
 }

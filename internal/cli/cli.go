@@ -54,7 +54,7 @@ func (e *env) run(ctx context.Context, args []string) int {
 	err := root.ExecuteContext(ctx)
 	code := exitCode(err)
 	if err != nil && code == ExitError {
-		fmt.Fprintf(e.stderr, "safeguard: %v\n", err)
+		fmt.Fprintf(e.stderr, "safeguard: %s\n", printable(err.Error()))
 	}
 	return code
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,9 @@ func (e *env) runGate(ctx context.Context, f gateFlags, images []string) error {
 	if !ok {
 		return usageError{fmt.Errorf("unknown --format %q: want text, json, sarif or junit", f.format)}
 	}
+	if f.budget <= 0 {
+		return usageError{fmt.Errorf("--budget %v: want a positive duration such as 2s", f.budget)}
+	}
 	if len(images) > gate.MaxImages {
 		return usageError{fmt.Errorf("%d images: at most %d per run", len(images), gate.MaxImages)}
 	}
@@ -109,6 +113,13 @@ func (e *env) runGate(ctx context.Context, f gateFlags, images []string) error {
 		}
 	}
 	db := f.db
+	if db != "" && pol.UsesFindings() && len(batches) == 0 {
+		// A mistyped --db would otherwise become a new, empty store (and
+		// its directories) left behind by the refusal below.
+		if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+			return usageError{fmt.Errorf("--db %s: no such store; the policy has vulnerability rules, so the store must hold imported feeds (safeguard feed import --db %s PATH...)", db, db)}
+		}
+	}
 	if db == "" {
 		dir, err := os.MkdirTemp("", "safeguard-gate-")
 		if err != nil {

@@ -163,6 +163,20 @@ func TestGateBadInput(t *testing.T) {
 			t.Errorf("no feeds: %s", errs)
 		}
 	}
+	// A mistyped --db is refused and left uncreated, directory included.
+	missing := filepath.Join(t.TempDir(), "typo", "ci.bd")
+	if code, _, errs := run(t, "gate", "--policy", gw.policy, "--db", missing, "alpine:3.20"); code != 2 || !strings.Contains(errs, "no such store") {
+		t.Errorf("missing --db: exit %d %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); err == nil {
+		t.Errorf("a refused gate run created %s", filepath.Dir(missing))
+	}
+	// A budget that is no budget is refused, not replaced by the default.
+	for _, b := range []string{"0s", "-1s"} {
+		if code, out, errs := gw.gate(t, nil, "--budget", b, gw.w.Refs["signed-clean"]); code != 2 || !strings.Contains(errs, "--budget "+b) {
+			t.Errorf("--budget %s: exit %d\n%s%s", b, code, out, errs)
+		}
+	}
 }
 
 func TestGateGitHubAnnotations(t *testing.T) {
@@ -294,7 +308,7 @@ waivers:
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"waiver EXPIRED: rule sbom (owner a@acme, until 2026-12-01T00:00:00Z: old)", "waiver active: rule sbom (owner b@acme", "waiver active: rule sbom (owner c@acme, permanent: forever)"} {
+	for _, want := range []string{"waiver EXPIRED: rule sbom (owner a@acme, through 2026-11-30: old)", "waiver active: rule sbom (owner b@acme", "waiver active: rule sbom (owner c@acme, permanent: forever)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("lacks %q:\n%s", want, out)
 		}
@@ -315,13 +329,13 @@ waivers:
   - {vulnerability: CVE-2020-1938, owner: sec@acme.example, reason: AJP connector disabled, expires: 2026-12-31}
 `), 0o644)
 	code, out, errs := gw.gate(t, nil, "--policy", p, gw.w.Refs["vulnerable"])
-	if code != 0 || strings.Count(out, "~ kev-critical suppressed until 2027-01-01T00:00:00Z by sec@acme.example: GHSA-c9hw-wf7x-jp9j (CVE-2020-1938)") != 2 {
+	if code != 0 || strings.Count(out, "~ kev-critical suppressed through 2026-12-31 by sec@acme.example: GHSA-c9hw-wf7x-jp9j (CVE-2020-1938)") != 2 {
 		t.Errorf("waived: exit %d\n%s%s", code, out, errs)
 	}
 	var later bytes.Buffer
 	e := &env{stdout: &later, stderr: io.Discard, now: func() time.Time { return time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC) }, getenv: func(string) string { return "" }}
 	code = e.run(context.Background(), []string{"gate", "--db", gw.db, "--policy", p, "--insecure", gw.w.Refs["vulnerable"]})
-	if code != 1 || !strings.Contains(later.String(), "~ expired CVE-2020-1938 (owner sec@acme.example, until 2027-01-01T00:00:00Z: AJP connector disabled)") {
+	if code != 1 || !strings.Contains(later.String(), "~ expired CVE-2020-1938 (owner sec@acme.example, through 2026-12-31: AJP connector disabled)") {
 		t.Errorf("after expiry: exit %d\n%s", code, later.String())
 	}
 }

@@ -7,9 +7,9 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/safeguard-dev/safeguard/gate"
+	"github.com/safeguard-dev/safeguard/policy"
 )
 
 var gateRenderers = map[string]func(io.Writer, gate.Report) error{
@@ -22,6 +22,7 @@ var gateRenderers = map[string]func(io.Writer, gate.Report) error{
 // gateText is for people: one block per image, enforce and warn
 // violations (audit ones are only logged), what waivers suppressed.
 func gateText(w io.Writer, rep gate.Report) error {
+	w = printableWriter{w}
 	denied := 0
 	for _, d := range rep.Decisions {
 		verdict := "ALLOW"
@@ -45,7 +46,7 @@ func gateText(w io.Writer, rep gate.Report) error {
 		for _, s := range d.Suppressed {
 			until := "permanently"
 			if !s.Expires.IsZero() {
-				until = "until " + s.Expires.UTC().Format(time.RFC3339)
+				until = policy.ExpiryText(s.Expires)
 			}
 			fmt.Fprintf(w, "  ~ %s suppressed %s by %s: %s\n", s.Rule, until, s.Owner, s.Message)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -161,12 +162,38 @@ func resolveImage(ctx context.Context, st *sqlite.Store, ref, plat string) (stor
 	bad := func(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 	digest := ""
 	switch {
+	case strings.HasPrefix(ref, "sha256:") && len(ref) < len("sha256:")+64:
+		// The short form the tables print (sha256:43e4426683af).
+		imgs, err := st.Images(ctx, "")
+		if err != nil {
+			return store.Image{}, err
+		}
+		var found []string
+		for _, img := range imgs {
+			for _, d := range []string{img.Digest, img.IndexDigest} {
+				if d != "" && strings.HasPrefix(d, ref) && !slices.Contains(found, d) {
+					found = append(found, d)
+				}
+			}
+		}
+		switch len(found) {
+		case 0:
+			return store.Image{}, bad("no image in the store has a digest starting with %s", ref)
+		case 1:
+			digest = found[0]
+		default:
+			return store.Image{}, bad("%s is the start of %d digests in the store; give more of it", ref, len(found))
+		}
 	case strings.HasPrefix(ref, "sha256:"):
 		digest = ref
 	default:
 		repo, tag, d, err := baseimage.ParseBase(ref)
 		if err != nil {
-			return store.Image{}, usageError{fmt.Errorf("image %q: %w", ref, err)}
+			why := strings.TrimPrefix(err.Error(), fmt.Sprintf("base %q: ", strings.TrimSpace(ref)))
+			if strings.HasPrefix(why, "want a reference") {
+				why = "want a reference such as ghcr.io/acme/api:1, a digest sha256:…, or the short digest the images table prints"
+			}
+			return store.Image{}, usageError{fmt.Errorf("image %q: %s", ref, why)}
 		}
 		digest = d
 		if digest == "" {

@@ -147,6 +147,13 @@ func TestImageShow(t *testing.T) {
 	if len(in) != 3 || !in["GO-2026-0001"] || !in["GO-2026-0002"] || in["GO-2026-0003"] {
 		t.Errorf("in_base = %v", in)
 	}
+	// The short digest the images table prints names the same image.
+	if code, short, errOut := run(t, "image", "show", fixedDigest("ab")[:19], "--db", db, "--format", "json"); code != ExitOK || short != out {
+		t.Errorf("short digest: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "image", "show", "sha256:", "--db", db); code != ExitError || !strings.Contains(errOut, "give more of it") {
+		t.Errorf("ambiguous short digest: exit %d %s", code, errOut)
+	}
 	// A squashed image: no base, said so; in_base unknown, not false.
 	code, out, _ := run(t, "image", "show", "registry.example/apps/squashed:1", "--db", db)
 	if code != ExitOK || !strings.Contains(out, baseimage.UnknownNote) {

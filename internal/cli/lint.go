@@ -224,7 +224,7 @@ func writeLintText(w io.Writer, reports []dockerfile.Report) error {
 		}
 		fmt.Fprintf(&b, "%s (%s).\n", plural(s.Findings, "finding"), strings.Join(parts, ", "))
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, printable(b.String()))
 	return err
 }
 

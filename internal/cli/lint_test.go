@@ -260,3 +260,29 @@ func TestLintOnline(t *testing.T) {
 		t.Errorf("offline findings %+v", doc.Findings)
 	}
 }
+
+// A Dockerfile's text is echoed in findings and errors; escape sequences in
+// it reach the report escaped, never as commands to the terminal.
+func TestLintEscapesTerminalControls(t *testing.T) {
+	dir := t.TempDir()
+	finding := filepath.Join(dir, "finding.Dockerfile")
+	parseErr := filepath.Join(dir, "error.Dockerfile")
+	os.WriteFile(finding, []byte("FROM \x1b]0;pwned\x07ubuntu\u202e:22.04\n"), 0o644)
+	os.WriteFile(parseErr, []byte("\x1b[2J\x1b[31mFROM ubuntu\n"), 0o644)
+	for _, c := range []struct {
+		file, want string
+		stderr     bool
+	}{
+		{finding, `FROM \u001b]0;pwned\u0007ubuntu\u202e:22.04`, false},
+		{parseErr, `unknown instruction: \u001b[2J\u001b[31mFROM`, true},
+	} {
+		_, out, errOut := run(t, "lint", c.file)
+		got := out
+		if c.stderr {
+			got = errOut
+		}
+		if strings.ContainsAny(out+errOut, "\x1b\x07\u202e") || !strings.Contains(got, c.want) {
+			t.Errorf("%s:\nstdout %q\nstderr %q\nwant …%s…", c.file, out, errOut, c.want)
+		}
+	}
+}
