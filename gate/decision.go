@@ -8,7 +8,11 @@
 // This file is the contract the callers (CLI, API, admission) build on.
 package gate
 
-import "time"
+import (
+	"time"
+
+	"github.com/safeguard-dev/safeguard/policy"
+)
 
 // Modes of a rule: enforce violations deny, warn violations are shown to
 // the user, audit violations are only logged.
@@ -65,16 +69,8 @@ type Decision struct {
 }
 
 // Suppressed is a violation, or one finding of one, that a waiver removed:
-// shown so that accepted risks stay visible.
-type Suppressed struct {
-	Rule    string    `json:"rule"`
-	Finding string    `json:"finding,omitempty"` // vulnerability id, for finding waivers
-	Package string    `json:"package,omitempty"`
-	Message string    `json:"message"`
-	Owner   string    `json:"owner"`
-	Reason  string    `json:"reason"`
-	Expires time.Time `json:"expires,omitzero"` // zero: permanent
-}
+// shown so that accepted risks stay visible. It is the policy's own record.
+type Suppressed = policy.Suppressed
 
 // Allowed reports whether the verdict is Allow.
 func (d Decision) Allowed() bool { return d.Verdict == Allow }

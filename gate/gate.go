@@ -264,9 +264,7 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 		for _, v := range res.Violations {
 			d.Violations = append(d.Violations, Violation{Rule: v.Rule, Mode: v.Mode, Message: v.Message})
 		}
-		for _, s := range res.Suppressed {
-			d.Suppressed = append(d.Suppressed, Suppressed{Rule: s.Rule, Finding: s.Finding, Package: s.Package, Message: s.Message, Owner: s.Owner, Reason: s.Reason, Expires: s.Expires})
-		}
+		d.Suppressed = res.Suppressed
 		d.ExpiredWaivers = res.ExpiredWaivers
 	}
 	d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
