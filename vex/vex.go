@@ -94,7 +94,10 @@ func Decode(name string, b []byte) (*Document, error) {
 // dedupe drops repeated statements: a product listed per architecture
 // (git@2.38.1-r0?arch=x86_64 and ?arch=ppc64le) is one package key.
 func dedupe(in []Statement) []Statement {
-	type key struct{ vuln, product, digest, status string; at time.Time }
+	type key struct {
+		vuln, product, digest, status string
+		at                            time.Time
+	}
 	seen := map[key]bool{}
 	out := in[:0]
 	for _, s := range in {
