@@ -62,7 +62,8 @@ func (s *Store) VEXGeneration(ctx context.Context) (int64, error) {
 // VEXStates returns, by index into fs, the status of the latest VEX
 // statement that applies to each finding: one naming the finding's
 // advisory id or an alias, for its package (vex.ProductKey of its purl),
-// and either unscoped or scoped to the image digest of the finding's SBOM.
+// and either unscoped or scoped to the image digest of the finding's SBOM
+// (or the index that image belongs to).
 // Findings no statement applies to are absent.
 func (s *Store) VEXStates(ctx context.Context, fs []store.Finding) (map[int]string, error) {
 	out := map[int]string{}
@@ -117,16 +118,21 @@ func (s *Store) VEXStates(ctx context.Context, fs []store.Finding) (map[int]stri
 	if len(rowsBy) == 0 {
 		return out, nil
 	}
-	digests := map[int64]string{}
+	// The digests an SBOM's findings are in: its image's, and the index
+	// that image is a platform of (a statement about a multi-arch image
+	// names the index digest people pull).
+	type scope struct{ image, index string }
+	digests := map[int64]scope{}
 	for _, chunk := range chunks(sbomIDs, 400) {
-		rows, err := s.db.QueryContext(ctx, `SELECT id, image_digest FROM sboms WHERE id IN (`+placeholders(len(chunk))+`)`, chunk...)
+		rows, err := s.db.QueryContext(ctx, `SELECT s.id, s.image_digest, COALESCE(i.index_digest, '') FROM sboms s
+			LEFT JOIN images i ON i.digest = s.image_digest AND s.image_digest <> '' WHERE s.id IN (`+placeholders(len(chunk))+`)`, chunk...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
 			var id int64
-			var d string
-			if err := rows.Scan(&id, &d); err != nil {
+			var d scope
+			if err := rows.Scan(&id, &d.image, &d.index); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -144,7 +150,7 @@ func (s *Store) VEXStates(ctx context.Context, fs []store.Finding) (map[int]stri
 		var best *row
 		for _, name := range append([]string{f.AdvisoryID}, f.Aliases...) {
 			for j, r := range rowsBy[vk{name, keys[i]}] {
-				if r.digest != "" && r.digest != digests[f.SBOMID] {
+				if d := digests[f.SBOMID]; r.digest != "" && r.digest != d.image && r.digest != d.index {
 					continue
 				}
 				if best == nil || r.at > best.at || (r.at == best.at && r.id > best.id) {
