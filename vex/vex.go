@@ -225,6 +225,12 @@ func decodeOpenVEX(b []byte) (*Document, error) {
 		base := Statement{Vulnerability: vuln, Aliases: aliases(vuln, s.Vulnerability), Status: s.Status, Justification: s.Justification, At: at}
 		for _, p := range s.Products {
 			digest, image := imageDigest(p.ID)
+			if image && digest == "" {
+				// An image without a digest (any version of it) cannot be
+				// told apart from another image holding the same package.
+				d.Skipped++
+				continue
+			}
 			var pkgs []string
 			for _, c := range p.Subcomponents {
 				pkgs = append(pkgs, c.purl())

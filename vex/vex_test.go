@@ -113,6 +113,27 @@ func TestDecodeCycloneDXStates(t *testing.T) {
 	}
 }
 
+func TestDecodeOpenVEXProducts(t *testing.T) {
+	doc := `{"@context":"https://openvex.dev/ns/v0.2.0","timestamp":"2026-01-01T00:00:00Z","statements":[{"vulnerability":"CVE-1","status":"fixed","timestamp":"2026-02-01T00:00:00Z",
+		"products":["pkg:npm/a@1",
+			{"@id":"ghcr.io/acme/app@sha256:aa","subcomponents":["pkg:npm/b@2"]},
+			{"@id":"pkg:oci/app?repository_url=ghcr.io/acme","subcomponents":["pkg:npm/c@3"]},
+			{"@id":"pkg:oci/app@sha256%3Abb"},
+			{"@id":"https://acme.example/product/1","identifiers":{"purl":"pkg:pypi/d@4"}}]}]}`
+	d, err := Decode("products.json", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range d.Statements {
+		got = append(got, s.ProductKey+" "+s.ImageDigest+" "+s.At.Format("01-02"))
+	}
+	// The image without a digest and the whole image are skipped.
+	if want := "pkg:npm/a@1  02-01,pkg:npm/b@2 sha256:aa 02-01,pkg:pypi/d@4  02-01"; strings.Join(got, ",") != want || d.Skipped != 2 {
+		t.Errorf("got %q, %d skipped; want %q, 2", strings.Join(got, ","), d.Skipped, want)
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/*.json")
 	for _, s := range seeds {
