@@ -74,7 +74,7 @@ func Decode(name string, b []byte) (*Document, error) {
 	var err error
 	switch {
 	case probe.Document != nil && probe.Document.CSAFVersion != "":
-		err = fmt.Errorf("CSAF documents are not supported, convert to OpenVEX (vexctl) first: %w", ErrUnsupported)
+		err = fmt.Errorf("CSAF documents are not supported (%w): import the statements as OpenVEX or CycloneDX VEX", ErrUnsupported)
 	case probe.Statements != nil:
 		d, err = decodeOpenVEX(b)
 	case probe.BOMFormat == "CycloneDX" && probe.Vulns == nil:
