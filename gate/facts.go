@@ -11,6 +11,7 @@ import (
 	"github.com/safeguard-dev/safeguard/imageref"
 	"github.com/safeguard-dev/safeguard/policy"
 	"github.com/safeguard-dev/safeguard/store"
+	"github.com/safeguard-dev/safeguard/vex"
 )
 
 // facts resolves ref and gathers what the store knows about its digest,
@@ -254,8 +255,9 @@ func (g *Gate) sboms(ctx context.Context, digest string) (sbomFacts, error) {
 	return s, nil
 }
 
-// findings reads the open findings of some SBOMs, from the cache when the
-// feeds have not changed since.
+// findings reads the open findings of some SBOMs, with the state VEX
+// statements give them, from the cache when neither the feeds nor the VEX
+// statements have changed since.
 func (g *Gate) findings(ctx context.Context, ids []int64) ([]policy.Finding, error) {
 	gen, err := g.o.Store.FeedGeneration(ctx)
 	if err != nil {
@@ -266,20 +268,30 @@ func (g *Gate) findings(ctx context.Context, ids []int64) ([]policy.Finding, err
 		// clean (a webhook started on an empty store, before its first sync).
 		return nil, &incomplete{reason: IncompleteNoFeeds, err: errors.New("the store has never imported a vulnerability feed, so an image's findings cannot be known")}
 	}
+	vexGen, err := g.o.Store.VEXGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
 	sorted := slices.Clone(ids)
 	slices.Sort(sorted)
 	key := fmt.Sprint(sorted)
 	g.mu.Lock()
 	e, ok := g.found[key]
 	g.mu.Unlock()
-	if ok && e.generation == gen {
+	if ok && e.generation == gen && e.vexGeneration == vexGen {
 		return e.findings, nil
 	}
 	fs, err := g.o.Store.Findings(ctx, store.FindingFilter{SBOMIDs: ids})
 	if err != nil {
 		return nil, err
 	}
-	out := findings(fs)
+	var states map[int]string
+	if vexGen > 0 {
+		if states, err = g.o.Store.VEXStates(ctx, fs); err != nil {
+			return nil, err
+		}
+	}
+	out := findings(fs, states)
 	// When each advisory was disclosed, for "fix within N days of disclosure".
 	seen := map[string]bool{}
 	var advIDs []string
@@ -300,32 +312,41 @@ func (g *Gate) findings(ctx context.Context, ids []int64) ([]policy.Finding, err
 	if len(g.found) >= maxTagCache {
 		clear(g.found)
 	}
-	g.found[key] = foundEntry{generation: gen, findings: out}
+	g.found[key] = foundEntry{generation: gen, vexGeneration: vexGen, findings: out}
 	g.mu.Unlock()
 	return out, nil
 }
 
 // findings turns stored findings into policy findings, one per
-// (advisory, package).
-func findings(fs []store.Finding) []policy.Finding {
+// (advisory, package). states holds the VEX status by index into fs; a
+// finding is not_affected only when every copy of it (one per SBOM of an
+// index's platform images) is, since a statement may be scoped to one image.
+func findings(fs []store.Finding, states map[int]string) []policy.Finding {
 	type key struct{ id, purl string }
-	seen := map[key]bool{}
+	seen := map[key]int{}
 	out := make([]policy.Finding, 0, len(fs))
-	for _, x := range fs {
+	for i, x := range fs {
 		if x.ResolvedAt != nil {
 			continue
 		}
+		state := ""
+		if states[i] == vex.NotAffected {
+			state = vex.NotAffected
+		}
 		k := key{x.AdvisoryID, x.Package.PURL}
-		if seen[k] {
+		if j, ok := seen[k]; ok {
+			if state == "" {
+				out[j].State = ""
+			}
 			continue
 		}
-		seen[k] = true
+		seen[k] = len(out)
 		sev := strings.ToLower(string(x.Severity))
 		if sev == "" {
 			sev = "unknown"
 		}
 		pf := policy.Finding{ID: x.AdvisoryID, Aliases: x.Aliases, Package: x.Package.Name, Version: x.Package.Version, PURL: x.Package.PURL,
-			Severity: sev, CVSS: x.CVSSScore, KEV: x.KEV, Fixed: x.Fixed, FirstSeen: x.FirstSeen}
+			Severity: sev, CVSS: x.CVSSScore, KEV: x.KEV, Fixed: x.Fixed, FirstSeen: x.FirstSeen, State: state}
 		if x.EPSS != nil {
 			pf.EPSS = *x.EPSS
 		}

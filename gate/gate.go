@@ -58,6 +58,8 @@ type Store interface {
 	BaseChain(ctx context.Context, digest string) ([]store.BaseLink, error)
 	TagHistory(ctx context.Context, repository, tag string) ([]store.TagRecord, error)
 	FeedGeneration(ctx context.Context) (int64, error)
+	VEXGeneration(ctx context.Context) (int64, error)
+	VEXStates(ctx context.Context, fs []store.Finding) (map[int]string, error)
 	AdvisoriesPublished(ctx context.Context, ids []string) (map[string]time.Time, error)
 }
 
@@ -122,10 +124,10 @@ type Gate struct {
 	o   Options
 	mu  sync.Mutex
 	tag map[string]tagEntry
-	// found caches findings per set of SBOMs at one feed generation:
-	// reading 200 findings is most of a decision's cost, and they change
-	// only when a feed import (which bumps the generation) or a new SBOM
-	// (a new set) changes them.
+	// found caches findings per set of SBOMs at one feed and VEX
+	// generation: reading 200 findings is most of a decision's cost, and
+	// they change only when a feed or VEX import (each bumps its
+	// generation) or a new SBOM (a new set) changes them.
 	found map[string]foundEntry
 	imgs  map[string]store.Image
 	// gathered caches facts per digest for FactsTTL (monotonic time, not
@@ -174,8 +176,8 @@ func (g *Gate) Invalidate() {
 }
 
 type foundEntry struct {
-	generation int64
-	findings   []policy.Finding
+	generation, vexGeneration int64
+	findings                  []policy.Finding
 }
 
 type tagEntry struct {

@@ -89,6 +89,7 @@ func (e *env) rootCommand() *cobra.Command {
 	root.AddCommand(e.serveCommand())
 	root.AddCommand(e.demoCommand())
 	root.AddCommand(e.verifyCommand())
+	root.AddCommand(e.vexCommand())
 	root.AddCommand(e.lintCommand())
 	root.AddCommand(e.imageCommand())
 	root.AddCommand(e.admissionCommand())

@@ -22,6 +22,17 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestVEXConformance(t *testing.T) {
+	storetest.RunVEX(t, func(t *testing.T) storetest.VEX {
+		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
 func TestReopenKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	ctx := context.Background()
