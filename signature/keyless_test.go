@@ -23,63 +23,21 @@ import (
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+
+	"github.com/safeguard-dev/safeguard/signature/sigstoretest"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// fakeSigstore is an in-process Sigstore: a Fulcio-like CA (sigstore-go's
-// test CA helpers) and a Rekor key (sigstore-go's VirtualSigstore), written
-// out as a trusted_root.json so tests go through the same loading path as
-// users.
-type fakeSigstore struct {
-	vs              *ca.VirtualSigstore
-	inter           *x509.Certificate
-	interKey        *ecdsa.PrivateKey
-	logID           string // hex
-	trustedRootPath string
-}
+// fakeSigstore is the in-process Sigstore (signature/sigstoretest): a
+// Fulcio-like CA and a Rekor key, written out as a trusted_root.json so
+// tests go through the same loading path as users.
+type fakeSigstore struct{ *sigstoretest.Sigstore }
 
 func newFakeSigstore(t testing.TB) *fakeSigstore {
 	t.Helper()
-	vs, err := ca.NewVirtualSigstore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootCert, rootKey, err := ca.GenerateRootCa()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inter, interKey, err := ca.GenerateFulcioIntermediate(rootCert, rootKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fca := &root.FulcioCertificateAuthority{Root: rootCert, Intermediates: []*x509.Certificate{inter},
-		URI: "https://fulcio.test", ValidityPeriodStart: time.Now().Add(-5 * time.Hour)}
-	logID, err := vs.RekorLogID()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := map[string]*root.TransparencyLog{}
-	for k, l := range vs.RekorLogs() {
-		c := *l
-		c.ID, _ = hex.DecodeString(k) // the trusted root stores raw key ids
-		logs[k] = &c
-	}
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, []root.CertificateAuthority{fca}, nil, nil, logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := tr.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "trusted_root.json")
-	if err := os.WriteFile(path, js, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &fakeSigstore{vs: vs, inter: inter, interKey: interKey, logID: logID, trustedRootPath: path}
+	return &fakeSigstore{sigstoretest.New(t, t.TempDir())}
 }
 
 // leaf issues a ten-minute certificate from notBefore for subject/issuer.
@@ -89,7 +47,7 @@ func (f *fakeSigstore) leaf(t testing.TB, subject, issuer string, notBefore time
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := ca.GenerateLeafCert(subject, issuer, notBefore, priv, f.inter, f.interKey)
+	cert, err := ca.GenerateLeafCert(subject, issuer, notBefore, priv, f.Inter, f.InterKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +74,7 @@ func hashedrekord(digest, sig, verifierPEM []byte) []byte {
 // set signs a Rekor entry promise (SET) for body at integrated time.
 func (f *fakeSigstore) set(t testing.TB, body []byte, integrated time.Time, logIndex int64) []byte {
 	t.Helper()
-	sig, err := f.vs.RekorSignPayload(tlog.RekorPayload{Body: b64(body), IntegratedTime: integrated.Unix(), LogIndex: logIndex, LogID: f.logID})
+	sig, err := f.VS.RekorSignPayload(tlog.RekorPayload{Body: b64(body), IntegratedTime: integrated.Unix(), LogIndex: logIndex, LogID: f.LogID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,12 +92,12 @@ func (f *fakeSigstore) cosignLayer(t testing.TB, subject, issuer, digest string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	ann := map[string]string{AnnotationSignature: b64(sig), AnnotationCertificate: string(certPEM(cert)), AnnotationChain: string(certPEM(f.inter))}
+	ann := map[string]string{AnnotationSignature: b64(sig), AnnotationCertificate: string(certPEM(cert)), AnnotationChain: string(certPEM(f.Inter))}
 	if !integrated.IsZero() {
 		body := hashedrekord(sum[:], sig, certPEM(cert))
 		b, _ := json.Marshal(map[string]any{
 			"SignedEntryTimestamp": b64(f.set(t, body, integrated, 42)),
-			"Payload":              map[string]any{"body": b64(body), "integratedTime": integrated.Unix(), "logIndex": 42, "logID": f.logID},
+			"Payload":              map[string]any{"body": b64(body), "integratedTime": integrated.Unix(), "logIndex": 42, "logID": f.LogID},
 		})
 		ann[AnnotationBundle] = string(b)
 	}
@@ -157,7 +115,7 @@ func (f *fakeSigstore) bundleFor(t testing.TB, subject, issuer, digest string, i
 		t.Fatal(err)
 	}
 	body := hashedrekord(d, sig, certPEM(cert))
-	logID, _ := hex.DecodeString(f.logID)
+	logID, _ := hex.DecodeString(f.LogID)
 	pb := &protobundle.Bundle{
 		MediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
 		VerificationMaterial: &protobundle.VerificationMaterial{
@@ -194,10 +152,10 @@ const (
 func TestKeylessIdentities(t *testing.T) {
 	f := newFakeSigstore(t)
 	ctx := context.Background()
-	exact := mustVerifier(t, f.trustedRootPath, keylessSigner("ci", ghIssuer, releaseWF))
-	regex := mustVerifier(t, f.trustedRootPath, keylessRegexpSigner("ci", ghIssuer, releaseRex))
+	exact := mustVerifier(t, f.TrustedRootPath, keylessSigner("ci", ghIssuer, releaseWF))
+	regex := mustVerifier(t, f.TrustedRootPath, keylessRegexpSigner("ci", ghIssuer, releaseRex))
 	// Written without anchors on purpose: the policy anchors it.
-	unanchored := mustVerifier(t, f.trustedRootPath, keylessRegexpSigner("ci", ghIssuer, `https://github.com/acme/app/.+`))
+	unanchored := mustVerifier(t, f.TrustedRootPath, keylessRegexpSigner("ci", ghIssuer, `https://github.com/acme/app/.+`))
 	now := time.Now()
 
 	tests := []struct {
@@ -258,7 +216,7 @@ func check(t testing.TB, r Result, want Status, reason string) {
 func TestKeylessCertificateTime(t *testing.T) {
 	f := newFakeSigstore(t)
 	ctx := context.Background()
-	v := mustVerifier(t, f.trustedRootPath, keylessSigner("ci", ghIssuer, releaseWF))
+	v := mustVerifier(t, f.TrustedRootPath, keylessSigner("ci", ghIssuer, releaseWF))
 	t0 := time.Now()
 	// The test CA's intermediate is valid from t0-2m, so the expired
 	// certificate lives [t0-11m, t0-1m] and was usable in [t0-2m, t0-1m].
@@ -286,7 +244,7 @@ func TestKeylessCertificateTime(t *testing.T) {
 // A certificate from a CA that is not in the trusted root never verifies.
 func TestKeylessForeignCA(t *testing.T) {
 	f, other := newFakeSigstore(t), newFakeSigstore(t)
-	v := mustVerifier(t, f.trustedRootPath, keylessSigner("ci", ghIssuer, releaseWF))
+	v := mustVerifier(t, f.TrustedRootPath, keylessSigner("ci", ghIssuer, releaseWF))
 	raw := other.bundleFor(t, releaseWF, ghIssuer, imageA, time.Now())
 	check(t, v.VerifyBundle(context.Background(), raw, imageA), StatusInvalid, "")
 }

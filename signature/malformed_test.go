@@ -14,7 +14,7 @@ func TestMalformedInput(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeSigstore(t)
 	s, keyPath := genKey(t, "ecdsa-p256")
-	v := mustVerifier(t, f.trustedRootPath, keylessSigner("ci", ghIssuer, releaseWF), keySigner("key", keyPath))
+	v := mustVerifier(t, f.TrustedRootPath, keylessSigner("ci", ghIssuer, releaseWF), keySigner("key", keyPath))
 
 	good := f.bundleFor(t, releaseWF, ghIssuer, imageA, time.Now())
 	if r := v.VerifyBundle(ctx, good, imageA); r.Status != StatusSigned {

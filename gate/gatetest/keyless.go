@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,61 +21,21 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
+
+	"github.com/safeguard-dev/safeguard/signature/sigstoretest"
 )
 
-// Sigstore is an in-process Sigstore for keyless signatures: a Fulcio-like
-// CA and a Rekor key (sigstore-go's test CA), written out as a
-// trusted_root.json the trust policy names. (The minimum of the signature
-// package's test helpers.)
-type Sigstore struct {
-	vs              *ca.VirtualSigstore
-	inter           *x509.Certificate
-	interKey        *ecdsa.PrivateKey
-	logID           string
-	TrustedRootPath string
-}
+// Sigstore is the in-process Sigstore for keyless signatures
+// (signature/sigstoretest); its TrustedRootPath is what the trust policy
+// names.
+type Sigstore struct{ *sigstoretest.Sigstore }
 
 // NewSigstore builds the CA and writes trusted_root.json into dir.
 func NewSigstore(t testing.TB, dir string) *Sigstore {
 	t.Helper()
-	vs, err := ca.NewVirtualSigstore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootCert, rootKey, err := ca.GenerateRootCa()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inter, interKey, err := ca.GenerateFulcioIntermediate(rootCert, rootKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fca := &root.FulcioCertificateAuthority{Root: rootCert, Intermediates: []*x509.Certificate{inter},
-		URI: "https://fulcio.test", ValidityPeriodStart: time.Now().Add(-5 * time.Hour)}
-	logID, err := vs.RekorLogID()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := map[string]*root.TransparencyLog{}
-	for k, l := range vs.RekorLogs() {
-		c := *l
-		c.ID, _ = hex.DecodeString(k) // the trusted root stores raw key ids
-		logs[k] = &c
-	}
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, []root.CertificateAuthority{fca}, nil, nil, logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := tr.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "trusted_root.json")
-	must(t, os.WriteFile(path, js, 0o600))
-	return &Sigstore{vs: vs, inter: inter, interKey: interKey, logID: logID, TrustedRootPath: path}
+	return &Sigstore{sigstoretest.New(t, dir)}
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
@@ -97,7 +55,7 @@ func (s *Sigstore) SignKeyless(t testing.TB, repo name.Repository, digest v1.Has
 		t.Fatal(err)
 	}
 	now := time.Now()
-	cert, err := ca.GenerateLeafCert(subject, issuer, now.Add(-time.Minute), priv, s.inter, s.interKey)
+	cert, err := ca.GenerateLeafCert(subject, issuer, now.Add(-time.Minute), priv, s.Inter, s.InterKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,18 +71,18 @@ func (s *Sigstore) SignKeyless(t testing.TB, repo name.Repository, digest v1.Has
 			"signature": map[string]any{"content": b64(sig), "publicKey": map[string]any{"content": b64(certPEM(cert))}},
 		},
 	})
-	set, err := s.vs.RekorSignPayload(tlog.RekorPayload{Body: b64(body), IntegratedTime: now.Unix(), LogIndex: 42, LogID: s.logID})
+	set, err := s.VS.RekorSignPayload(tlog.RekorPayload{Body: b64(body), IntegratedTime: now.Unix(), LogIndex: 42, LogID: s.LogID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bundle, _ := json.Marshal(map[string]any{
 		"SignedEntryTimestamp": b64(set),
-		"Payload":              map[string]any{"body": b64(body), "integratedTime": now.Unix(), "logIndex": 42, "logID": s.logID},
+		"Payload":              map[string]any{"body": b64(body), "integratedTime": now.Unix(), "logIndex": 42, "logID": s.LogID},
 	})
 	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
 		Layer: static.NewLayer(payload, "application/vnd.dev.cosign.simplesigning.v1+json"),
 		Annotations: map[string]string{"dev.cosignproject.cosign/signature": b64(sig), "dev.sigstore.cosign/certificate": string(certPEM(cert)),
-			"dev.sigstore.cosign/chain": string(certPEM(s.inter)), "dev.sigstore.cosign/bundle": string(bundle)},
+			"dev.sigstore.cosign/chain": string(certPEM(s.Inter)), "dev.sigstore.cosign/bundle": string(bundle)},
 	})
 	if err != nil {
 		t.Fatal(err)
