@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
@@ -15,84 +16,168 @@ type BatchWriter interface {
 	PutDecisions(ctx context.Context, ds []store.DecisionRecord) error
 }
 
-// BatchLog is a DecisionLog that writes in batches from one goroutine, so a
-// webhook answering thousands of reviews a second does not wait for a
-// database transaction per decision. No decision is dropped: when the queue
-// is full, PutDecision waits for the writer. Close writes what is queued.
+// BatchLog is a DecisionLog that writes from one goroutine, once per
+// window, so a webhook answering thousands of reviews a second does not
+// wait for a database transaction per decision. Within a window the
+// decisions a gate reuses from one evaluation (the same reference, context
+// and answer; see Options.FactsTTL) become one row that counts them, so
+// the log grows with what was decided, not with how often it was asked.
+// No decision is dropped: when maxPending rows wait, callers wait for the
+// writer. Close writes what is pending.
 type BatchLog struct {
 	w      BatchWriter
 	logger *slog.Logger
-	queue  chan store.DecisionRecord
-	done   chan struct{}
-	once   sync.Once
+	window time.Duration
+
+	mu      sync.Mutex
+	room    *sync.Cond // signalled when pending is written out
+	pending []pendingRow
+	index   map[*memoEntry]int // a reused evaluation → its row in pending
+	closed  bool
+
+	full    chan struct{} // cap 1: pending reached maxPending
+	closing chan struct{}
+	done    chan struct{}
+	once    sync.Once
 }
 
-// Batching limits: a batch is written when it holds maxBatch decisions or
-// batchDelay after its first one.
+// pendingRow is a record, or a decision whose record (and JSON detail) is
+// built by the writer, off the request path.
+type pendingRow struct {
+	rec      store.DecisionRecord
+	decision *Decision
+	in       Input
+	source   string
+	repeats  int
+	lastAt   time.Time
+	latency  float64
+}
+
+// Batching limits: pending rows are written every logWindow, or at once
+// when maxPending of them wait.
 const (
-	maxBatch   = 512
-	batchDelay = 50 * time.Millisecond
-	queueSize  = 8192
+	logWindow  = time.Second
+	maxPending = 8192
 )
 
 // NewBatchLog starts the writer. logger receives write failures (nil: discard).
 func NewBatchLog(w BatchWriter, logger *slog.Logger) *BatchLog {
+	return newBatchLog(w, logger, logWindow)
+}
+
+func newBatchLog(w BatchWriter, logger *slog.Logger, window time.Duration) *BatchLog {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	b := &BatchLog{w: w, logger: logger, queue: make(chan store.DecisionRecord, queueSize), done: make(chan struct{})}
+	b := &BatchLog{w: w, logger: logger, window: window, index: map[*memoEntry]int{},
+		full: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{})}
+	b.room = sync.NewCond(&b.mu)
 	go b.run()
 	return b
 }
 
-// PutDecision queues d; the id is not known yet and is returned as 0.
+// PutDecision queues a record as its own row; the id is not known yet and
+// is returned as 0.
 func (b *BatchLog) PutDecision(ctx context.Context, d store.DecisionRecord) (int64, error) {
-	select {
-	case b.queue <- d:
-		return 0, nil
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+	b.add(pendingRow{rec: d}, nil)
+	return 0, ctx.Err()
 }
 
-// Close writes every queued decision and stops the writer. PutDecision must
-// not be called after Close.
+// decide queues a gate decision. Decisions reused from one evaluation
+// (same) within a window share a row.
+func (b *BatchLog) decide(d Decision, in Input, source string, same *memoEntry) {
+	b.add(pendingRow{decision: &d, in: in, source: source, repeats: 1, lastAt: d.EvaluatedAt, latency: d.LatencyMS}, same)
+}
+
+func (b *BatchLog) add(r pendingRow, same *memoEntry) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if same != nil {
+		if i, ok := b.index[same]; ok {
+			p := &b.pending[i]
+			p.repeats++
+			if r.lastAt.After(p.lastAt) {
+				p.lastAt = r.lastAt
+			}
+			p.latency = max(p.latency, r.latency)
+			return
+		}
+	}
+	for len(b.pending) >= maxPending && !b.closed {
+		select {
+		case b.full <- struct{}{}:
+		default:
+		}
+		b.room.Wait()
+	}
+	if same != nil {
+		b.index[same] = len(b.pending)
+	}
+	b.pending = append(b.pending, r)
+}
+
+// Close writes every pending decision and stops the writer. PutDecision
+// must not be called after Close.
 func (b *BatchLog) Close() {
-	b.once.Do(func() { close(b.queue) })
+	b.once.Do(func() { close(b.closing) })
 	<-b.done
 }
 
 func (b *BatchLog) run() {
 	defer close(b.done)
-	batch := make([]store.DecisionRecord, 0, maxBatch)
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		if err := b.w.PutDecisions(context.Background(), batch); err != nil {
-			b.logger.Error("decision log", "decisions", len(batch), "err", err)
-		}
-		batch = batch[:0]
-	}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	t := time.NewTicker(b.window)
+	defer t.Stop()
 	for {
 		select {
-		case d, ok := <-b.queue:
-			if !ok {
-				flush()
-				return
-			}
-			if len(batch) == 0 {
-				timer.Reset(batchDelay)
-			}
-			batch = append(batch, d)
-			if len(batch) >= maxBatch {
-				timer.Stop()
-				flush()
-			}
-		case <-timer.C:
-			flush()
+		case <-t.C:
+		case <-b.full:
+		case <-b.closing:
+			b.mu.Lock()
+			b.closed = true
+			b.mu.Unlock()
+			b.flush()
+			return
 		}
+		b.flush()
 	}
+}
+
+func (b *BatchLog) flush() {
+	b.mu.Lock()
+	rows := b.pending
+	b.pending = nil
+	clear(b.index)
+	b.room.Broadcast()
+	b.mu.Unlock()
+	if len(rows) == 0 {
+		return
+	}
+	recs := make([]store.DecisionRecord, 0, len(rows))
+	for _, r := range rows {
+		if r.decision == nil {
+			recs = append(recs, r.rec)
+			continue
+		}
+		rec, err := record(*r.decision, r.in, r.source)
+		if err != nil {
+			b.logger.Error("decision log", "reference", r.decision.Reference, "err", err)
+			continue
+		}
+		rec.Repeats, rec.LastAt, rec.LatencyMS = r.repeats, r.lastAt, r.latency
+		recs = append(recs, rec)
+	}
+	if err := b.w.PutDecisions(context.Background(), recs); err != nil {
+		b.logger.Error("decision log", "decisions", len(recs), "err", err)
+	}
+}
+
+// record is the decision-log row of one decision.
+func record(d Decision, in Input, source string) (store.DecisionRecord, error) {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return store.DecisionRecord{}, err
+	}
+	return store.DecisionRecord{At: d.EvaluatedAt, Reference: d.Reference, Digest: d.Digest, Verdict: d.Verdict,
+		Incomplete: d.Incomplete, PolicyHash: d.PolicyHash, Environment: in.Environment, Namespace: in.Namespace, Cluster: in.Cluster,
+		Source: source, LatencyMS: d.LatencyMS, Repeats: 1, Detail: raw}, nil
 }

@@ -15,18 +15,27 @@ import (
 )
 
 // facts resolves ref and gathers what the store knows about its digest,
-// fetching the image on the spot when the store has never seen it.
-func (g *Gate) facts(ctx context.Context, ref imageref.Ref) (policy.Facts, error) {
+// fetching the image on the spot when the store has never seen it. at is
+// when the facts were read from the store (now, or when the cached copy
+// was).
+func (g *Gate) facts(ctx context.Context, ref imageref.Ref) (_ policy.Facts, at time.Time, _ error) {
 	f := refFacts(ref)
 	digest, err := g.resolve(ctx, ref)
 	if err != nil {
-		return f, err
+		return f, at, err
 	}
 	f.Digest = digest
-	if cached, ok := g.cachedFacts(digest); ok {
+	if cached, at, ok := g.cachedFacts(digest); ok {
 		cached.Reference = f.Reference
-		return cached, nil
+		return cached, at, nil
 	}
+	at = time.Now()
+	f, err = g.gatherFacts(ctx, ref, f, at)
+	return f, at, err
+}
+
+func (g *Gate) gatherFacts(ctx context.Context, ref imageref.Ref, f policy.Facts, at time.Time) (policy.Facts, error) {
+	digest := f.Digest
 	images, index, err := g.images(ctx, digest)
 	if errors.Is(err, store.ErrNotFound) {
 		if g.o.Source == nil {
@@ -57,26 +66,26 @@ func (g *Gate) facts(ctx context.Context, ref imageref.Ref) (policy.Facts, error
 		}
 		return f, err
 	}
-	g.cacheFacts(digest, f)
+	g.cacheFacts(digest, f, at)
 	return f, nil
 }
 
 // cachedFacts returns the facts gathered for digest less than FactsTTL ago.
 // The policy only reads facts, so one copy serves concurrent decisions.
-func (g *Gate) cachedFacts(digest string) (policy.Facts, bool) {
+func (g *Gate) cachedFacts(digest string) (policy.Facts, time.Time, bool) {
 	if g.o.FactsTTL <= 0 {
-		return policy.Facts{}, false
+		return policy.Facts{}, time.Time{}, false
 	}
 	g.mu.Lock()
 	e, ok := g.gathered[digest]
 	g.mu.Unlock()
 	if !ok || time.Since(e.at) >= g.o.FactsTTL {
-		return policy.Facts{}, false
+		return policy.Facts{}, time.Time{}, false
 	}
-	return e.facts, true
+	return e.facts, e.at, true
 }
 
-func (g *Gate) cacheFacts(digest string, f policy.Facts) {
+func (g *Gate) cacheFacts(digest string, f policy.Facts, at time.Time) {
 	if g.o.FactsTTL <= 0 {
 		return
 	}
@@ -84,7 +93,7 @@ func (g *Gate) cacheFacts(digest string, f policy.Facts) {
 	if len(g.gathered) >= maxTagCache {
 		clear(g.gathered) // bounded: digests come from outside
 	}
-	g.gathered[digest] = factsEntry{facts: f, at: time.Now()}
+	g.gathered[digest] = factsEntry{facts: f, at: at}
 	g.mu.Unlock()
 }
 

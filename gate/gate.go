@@ -2,12 +2,14 @@ package gate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,6 +135,9 @@ type Gate struct {
 	// gathered caches facts per digest for FactsTTL (monotonic time, not
 	// the policy clock, which tests and waivers move).
 	gathered map[string]factsEntry
+	// decided reuses whole decisions per reference and context (memoEntry).
+	decided  map[string]*memoEntry
+	inflight map[string]*flight
 	// parsed caches how references parse: a cluster asks about a bounded
 	// set of strings, and the grammar's regular expressions cost more than
 	// the policy evaluation of a known digest.
@@ -166,12 +171,13 @@ type factsEntry struct {
 	at    time.Time
 }
 
-// Invalidate drops the facts cached per digest, so the next decisions read
-// the store: call it after a feed import, a crawl or a signature update in
+// Invalidate drops the facts cached per digest and the decisions reused
+// from them, so the next decisions read the store: call it after a feed import, a crawl or a signature update in
 // the same process.
 func (g *Gate) Invalidate() {
 	g.mu.Lock()
 	clear(g.gathered)
+	clear(g.decided)
 	g.mu.Unlock()
 }
 
@@ -209,7 +215,7 @@ func New(o Options) (*Gate, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Gate{o: o, tag: map[string]tagEntry{}, found: map[string]foundEntry{}, imgs: map[string]store.Image{}, gathered: map[string]factsEntry{}, parsed: map[string]parsedEntry{}}, nil
+	return &Gate{o: o, tag: map[string]tagEntry{}, found: map[string]foundEntry{}, imgs: map[string]store.Image{}, gathered: map[string]factsEntry{}, decided: map[string]*memoEntry{}, inflight: map[string]*flight{}, parsed: map[string]parsedEntry{}}, nil
 }
 
 // Policy is the policy the gate evaluates.
@@ -231,9 +237,41 @@ func (e *incomplete) Error() string { return e.reason + ": " + e.err.Error() }
 func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decision {
 	start := time.Now()
 	now := g.o.Now()
+	var key string
+	if g.o.FactsTTL > 0 {
+		key = memoKey(reference, in)
+		e := g.memoised(key, start, now)
+		if e == nil {
+			var f *flight
+			if f, e = g.join(ctx, key); f != nil {
+				// This call evaluates; the same questions asked meanwhile
+				// wait for its answer instead of repeating the work.
+				d, e := g.evaluate(ctx, reference, in, key, start, now)
+				g.land(key, f, e)
+				return d
+			}
+		}
+		if e != nil {
+			d := e.d
+			d.EvaluatedAt = now.UTC()
+			d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+			g.log(ctx, d, in, e)
+			return d
+		}
+	}
+	d, _ := g.evaluate(ctx, reference, in, key, start, now)
+	return d
+}
+
+// evaluate makes a decision, memoised under key (when not empty and the
+// decision is complete), and logs it.
+func (g *Gate) evaluate(ctx context.Context, reference string, in Input, key string, start, now time.Time) (Decision, *memoEntry) {
 	d := Decision{Reference: reference, Verdict: Allow, Violations: []Violation{}, PolicyHash: g.o.Policy.Hash(), EvaluatedAt: now.UTC()}
 	ctx, cancel := context.WithTimeout(ctx, g.o.Budget)
 	defer cancel()
+	// factsAt is when what decided was read from the store: a reused
+	// decision is never older than the facts TTL allows.
+	factsAt := start
 	ref, err := g.parse(reference)
 	if err != nil {
 		d.Verdict = Deny
@@ -245,7 +283,7 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 		for _, v := range pre.Violations {
 			d.Violations = append(d.Violations, Violation{Rule: v.Rule, Mode: v.Mode, Message: v.Message})
 		}
-	} else if facts, ferr := g.facts(ctx, ref); ferr != nil {
+	} else if facts, at, ferr := g.facts(ctx, ref); ferr != nil {
 		var inc *incomplete
 		if !errors.As(ferr, &inc) {
 			inc = &incomplete{reason: IncompleteStore, err: ferr}
@@ -260,6 +298,7 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 			d.Violations = append(d.Violations, Violation{Rule: RuleGate, Mode: ModeEnforce, Message: msg + " (fail-closed: denied)"})
 		}
 	} else {
+		factsAt = at
 		d.Digest = facts.Digest
 		res := g.o.Policy.Evaluate(facts, deployment(in), now)
 		d.Verdict = res.Verdict
@@ -270,8 +309,117 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 		d.ExpiredWaivers = res.ExpiredWaivers
 	}
 	d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
-	g.log(context.WithoutCancel(ctx), d, in)
-	return d
+	var e *memoEntry
+	if key != "" && d.Incomplete == "" {
+		// An incomplete decision is not reused: the registry may answer
+		// the next time.
+		e = g.memoise(key, d, factsAt, now)
+	}
+	g.log(context.WithoutCancel(ctx), d, in, e)
+	return d, e
+}
+
+// flight is an evaluation in progress that others wait for.
+type flight struct {
+	done chan struct{}
+	e    *memoEntry // the answer, nil if it was incomplete
+}
+
+// join returns the answer of an evaluation of key in flight (waiting for
+// it within the budget), or makes the caller the one that evaluates: f is
+// then not nil and the caller must land it.
+func (g *Gate) join(ctx context.Context, key string) (f *flight, e *memoEntry) {
+	g.mu.Lock()
+	other := g.inflight[key]
+	if other == nil {
+		f = &flight{done: make(chan struct{})}
+		g.inflight[key] = f
+	}
+	g.mu.Unlock()
+	if other == nil {
+		return f, nil
+	}
+	t := time.NewTimer(g.o.Budget)
+	defer t.Stop()
+	select {
+	case <-other.done:
+		return nil, other.e // nil: incomplete, so this call tries itself
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return nil, nil
+}
+
+// land publishes the evaluation's answer (memoised by then) to those
+// waiting.
+func (g *Gate) land(key string, f *flight, e *memoEntry) {
+	f.e = e
+	g.mu.Lock()
+	if g.inflight[key] == f {
+		delete(g.inflight, key)
+	}
+	g.mu.Unlock()
+	close(f.done)
+}
+
+// memoEntry is one evaluation, reused for the same reference and context
+// until its facts are FactsTTL old: a webhook is asked about the same few
+// images thousands of times a second, and the policy's answer can only
+// change when the facts, the policy or the clock do. The clock moves
+// waiver expiry and image age by at most the TTL (a few seconds).
+type memoEntry struct {
+	d        Decision
+	at       time.Time // monotonic: when its facts were read
+	policyAt time.Time // the policy clock when it was evaluated
+}
+
+// memoKey identifies a reference in a context.
+func memoKey(reference string, in Input) string {
+	var b strings.Builder
+	b.Grow(len(reference) + len(in.Environment) + len(in.Namespace) + len(in.Cluster) + 4)
+	for _, s := range []string{reference, in.Environment, in.Namespace, in.Cluster} {
+		b.WriteString(s)
+		b.WriteByte(0)
+	}
+	if len(in.Labels) > 0 {
+		keys := slices.Sorted(maps.Keys(in.Labels))
+		for _, k := range keys {
+			b.WriteString(k)
+			b.WriteByte('=')
+			b.WriteString(in.Labels[k])
+			b.WriteByte(0)
+		}
+	}
+	return b.String()
+}
+
+func (g *Gate) memoised(key string, start, now time.Time) *memoEntry {
+	g.mu.Lock()
+	e := g.decided[key]
+	g.mu.Unlock()
+	if e == nil || start.Sub(e.at) >= g.o.FactsTTL {
+		return nil
+	}
+	// A policy clock moved by a test (or a waiver's expiry crossed by more
+	// than the TTL) makes a fresh evaluation.
+	if age := now.Sub(e.policyAt); age < 0 || age >= g.o.FactsTTL {
+		return nil
+	}
+	return e
+}
+
+func (g *Gate) memoise(key string, d Decision, at, now time.Time) *memoEntry {
+	// Reused decisions share these read-only slices; clipped, so an append
+	// by a caller copies rather than writes into another's answer.
+	d.Violations, d.Suppressed, d.ExpiredWaivers = slices.Clip(d.Violations), slices.Clip(d.Suppressed), slices.Clip(d.ExpiredWaivers)
+	e := &memoEntry{d: d, at: at, policyAt: now}
+	g.mu.Lock()
+	if len(g.decided) >= maxTagCache {
+		clear(g.decided) // bounded: references come from outside
+	}
+	g.decided[key] = e
+	g.mu.Unlock()
+	return e
 }
 
 // deployment copies the fields the policy scopes by (explicitly, so a field
@@ -294,15 +442,17 @@ func incompleteMessage(inc *incomplete) string {
 	return "the store could not be read: " + inc.err.Error()
 }
 
-func (g *Gate) log(ctx context.Context, d Decision, in Input) {
+func (g *Gate) log(ctx context.Context, d Decision, in Input, same *memoEntry) {
 	if g.o.Log == nil {
 		return
 	}
-	raw, err := json.Marshal(d)
+	if b, ok := g.o.Log.(*BatchLog); ok {
+		b.decide(d, in, g.o.Caller, same) // coalesced, encoded off the request path
+		return
+	}
+	rec, err := record(d, in, g.o.Caller)
 	if err == nil {
-		_, err = g.o.Log.PutDecision(ctx, store.DecisionRecord{At: d.EvaluatedAt, Reference: d.Reference, Digest: d.Digest, Verdict: d.Verdict,
-			Incomplete: d.Incomplete, PolicyHash: d.PolicyHash, Environment: in.Environment, Namespace: in.Namespace, Cluster: in.Cluster,
-			Source: g.o.Caller, LatencyMS: d.LatencyMS, Detail: raw})
+		_, err = g.o.Log.PutDecision(ctx, rec)
 	}
 	if err != nil {
 		g.o.Logger.Error("decision log", "reference", d.Reference, "err", err)

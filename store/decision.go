@@ -7,7 +7,10 @@ import (
 
 // DecisionRecord is one gate decision in the decision log. Detail is the
 // whole decision (gate.Decision) as JSON; the other fields are what the log
-// is searched by.
+// is searched by. A row can stand for Repeats identical decisions (same
+// reference, context, policy and answer) made from At to LastAt: a webhook
+// coalesces them rather than write thousands of equal rows a second; the
+// detail is the first one's and LatencyMS the slowest's.
 type DecisionRecord struct {
 	ID          int64           `json:"id"`
 	At          time.Time       `json:"evaluated_at"`
@@ -21,6 +24,8 @@ type DecisionRecord struct {
 	Cluster     string          `json:"cluster,omitempty"`
 	Source      string          `json:"source,omitempty"` // cli, api, admission
 	LatencyMS   float64         `json:"latency_ms"`
+	Repeats     int             `json:"repeats"`           // decisions the row stands for; 0 is stored as 1
+	LastAt      time.Time       `json:"last_at,omitzero"` // the last of them; zero is stored as At
 	Detail      json.RawMessage `json:"decision"`
 }
 

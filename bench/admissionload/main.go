@@ -185,7 +185,7 @@ func runLoad(bin string, containers int, duration time.Duration, concurrency int
 		ca           []byte
 	)
 	if bin != "" {
-		p, err := startProduct(bin, dir, containers)
+		p, err := startProduct(bin, dir, containers, profile)
 		if err != nil {
 			return err
 		}

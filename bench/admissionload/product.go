@@ -44,7 +44,7 @@ type product struct {
 // startProduct pushes n images (each with an attached SBOM) to a loopback
 // registry, imports the feeds into a store with `BIN feed import`, and
 // starts `BIN admission serve` on 127.0.0.1 with a self-signed pair in dir.
-func startProduct(bin, dir string, n int) (*product, error) {
+func startProduct(bin, dir string, n int, profile string) (*product, error) {
 	reg := httptest.NewServer(ggcr.New(ggcr.WithReferrersSupport(true), ggcr.Logger(log.New(io.Discard, "", 0))))
 	p := &product{reg: reg}
 	host := strings.TrimPrefix(reg.URL, "http://")
@@ -97,6 +97,9 @@ func startProduct(bin, dir string, n int) (*product, error) {
 	ln.Close()
 	p.cmd = exec.Command(bin, "admission", "serve", "--db", db, "--policy", filepath.Join(dir, "baseline.yaml"),
 		"--self-signed", filepath.Join(dir, "certs"), "--listen", p.addr, "--insecure")
+	if profile != "" {
+		p.cmd.Env = append(os.Environ(), "SAFEGUARD_CPUPROFILE="+profile)
+	}
 	stdout, _ := p.cmd.StdoutPipe()
 	p.cmd.Stderr = io.Discard // JSON logs; audit lines per request
 	if err := p.cmd.Start(); err != nil {

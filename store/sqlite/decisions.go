@@ -10,14 +10,24 @@ import (
 	"github.com/safeguard-dev/safeguard/store"
 )
 
+const insertDecision = `INSERT INTO decisions (evaluated_at, reference, digest, verdict, incomplete, policy_hash, environment, namespace, cluster, source, latency_ms, repeats, last_at, detail)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func decisionArgs(d store.DecisionRecord) []any {
+	repeats, last := max(d.Repeats, 1), d.LastAt
+	if last.IsZero() || last.Before(d.At) {
+		last = d.At
+	}
+	return []any{fmtTime(d.At), d.Reference, d.Digest, d.Verdict, d.Incomplete, d.PolicyHash, d.Environment, d.Namespace, d.Cluster, d.Source, d.LatencyMS,
+		repeats, fmtTime(last), string(d.Detail)}
+}
+
 // PutDecision appends a decision to the decision log and returns its id.
 func (s *Store) PutDecision(ctx context.Context, d store.DecisionRecord) (int64, error) {
 	if !json.Valid(d.Detail) {
 		return 0, errors.New("put decision: detail is not JSON")
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO decisions (evaluated_at, reference, digest, verdict, incomplete, policy_hash, environment, namespace, cluster, source, latency_ms, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		fmtTime(d.At), d.Reference, d.Digest, d.Verdict, d.Incomplete, d.PolicyHash, d.Environment, d.Namespace, d.Cluster, d.Source, d.LatencyMS, string(d.Detail))
+	res, err := s.db.ExecContext(ctx, insertDecision, decisionArgs(d)...)
 	if err != nil {
 		return 0, fmt.Errorf("put decision: %w", err)
 	}
@@ -26,7 +36,7 @@ func (s *Store) PutDecision(ctx context.Context, d store.DecisionRecord) (int64,
 
 // Decisions lists logged decisions, newest first.
 func (s *Store) Decisions(ctx context.Context, f store.DecisionFilter) ([]store.DecisionRecord, error) {
-	q := `SELECT id, evaluated_at, reference, digest, verdict, incomplete, policy_hash, environment, namespace, cluster, source, latency_ms, detail FROM decisions WHERE 1 = 1`
+	q := `SELECT id, evaluated_at, reference, digest, verdict, incomplete, policy_hash, environment, namespace, cluster, source, latency_ms, repeats, last_at, detail FROM decisions WHERE 1 = 1`
 	var args []any
 	for _, c := range []struct{ col, v string }{{"digest", f.Digest}, {"reference", f.Reference}, {"verdict", f.Verdict}, {"environment", f.Environment}, {"namespace", f.Namespace}} {
 		if c.v != "" {
@@ -52,11 +62,12 @@ func (s *Store) Decisions(ctx context.Context, f store.DecisionFilter) ([]store.
 	out := []store.DecisionRecord{}
 	for rows.Next() {
 		var d store.DecisionRecord
-		var at, detail string
-		if err := rows.Scan(&d.ID, &at, &d.Reference, &d.Digest, &d.Verdict, &d.Incomplete, &d.PolicyHash, &d.Environment, &d.Namespace, &d.Cluster, &d.Source, &d.LatencyMS, &detail); err != nil {
+		var at, last, detail string
+		if err := rows.Scan(&d.ID, &at, &d.Reference, &d.Digest, &d.Verdict, &d.Incomplete, &d.PolicyHash, &d.Environment, &d.Namespace, &d.Cluster, &d.Source, &d.LatencyMS,
+			&d.Repeats, &last, &detail); err != nil {
 			return nil, err
 		}
-		d.At, d.Detail = parseTime(at), json.RawMessage(detail)
+		d.At, d.LastAt, d.Detail = parseTime(at), parseTime(last), json.RawMessage(detail)
 		out = append(out, d)
 	}
 	return out, rows.Err()
@@ -89,14 +100,13 @@ func (s *Store) PutDecisions(ctx context.Context, ds []store.DecisionRecord) err
 		}
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO decisions (evaluated_at, reference, digest, verdict, incomplete, policy_hash, environment, namespace, cluster, source, latency_ms, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		st, err := tx.PrepareContext(ctx, insertDecision)
 		if err != nil {
 			return fmt.Errorf("put decisions: %w", err)
 		}
 		defer st.Close()
 		for _, d := range ds {
-			if _, err := st.ExecContext(ctx, fmtTime(d.At), d.Reference, d.Digest, d.Verdict, d.Incomplete, d.PolicyHash, d.Environment, d.Namespace, d.Cluster, d.Source, d.LatencyMS, string(d.Detail)); err != nil {
+			if _, err := st.ExecContext(ctx, decisionArgs(d)...); err != nil {
 				return fmt.Errorf("put decisions: %w", err)
 			}
 		}

@@ -43,6 +43,29 @@ func RunDecisions(t *testing.T, open func(t *testing.T) DecisionLog) {
 			t.Errorf("after a refused batch: %d decisions, want 2", n)
 		}
 	})
+	t.Run("DecisionRepeats", func(t *testing.T) {
+		s := open(t)
+		ctx := context.Background()
+		// A coalesced row keeps its count and last time; a plain one is one
+		// decision made once.
+		coalesced := store.DecisionRecord{At: t0, Reference: "r:1", Digest: "sha256:x", Verdict: "allow", Source: "admission", LatencyMS: 2.5,
+			Repeats: 4812, LastAt: t0.Add(900 * time.Millisecond), Detail: []byte(`{}`)}
+		plain := store.DecisionRecord{At: t0.Add(time.Second), Reference: "r:2", Digest: "sha256:y", Verdict: "deny", Source: "cli", Detail: []byte(`{}`)}
+		if err := s.PutDecisions(ctx, []store.DecisionRecord{coalesced}); err != nil {
+			t.Fatal(err)
+		}
+		must(s.PutDecision(ctx, plain))
+		got := must(s.Decisions(ctx, store.DecisionFilter{}))
+		if len(got) != 2 {
+			t.Fatalf("%d decisions, want 2", len(got))
+		}
+		if got[1].Repeats != 4812 || !got[1].LastAt.Equal(coalesced.LastAt) || got[1].LatencyMS != 2.5 {
+			t.Errorf("coalesced row: repeats %d, last_at %v, latency %v", got[1].Repeats, got[1].LastAt, got[1].LatencyMS)
+		}
+		if got[0].Repeats != 1 || !got[0].LastAt.Equal(plain.At) {
+			t.Errorf("plain row: repeats %d, last_at %v, want 1 and %v", got[0].Repeats, got[0].LastAt, plain.At)
+		}
+	})
 	t.Run("DecisionDetailMustBeJSON", func(t *testing.T) {
 		if _, err := open(t).PutDecision(context.Background(), store.DecisionRecord{At: t0, Detail: []byte("{not json")}); err == nil {
 			t.Fatal("a decision whose detail is not JSON was stored")

@@ -1,0 +1,210 @@
+package gate_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/safeguard-dev/safeguard/gate"
+	"github.com/safeguard-dev/safeguard/gate/gatetest"
+	"github.com/safeguard-dev/safeguard/policy"
+	"github.com/safeguard-dev/safeguard/registry"
+	"github.com/safeguard-dev/safeguard/store"
+	"github.com/safeguard-dev/safeguard/store/sqlite"
+)
+
+const scopedPolicy = `version: 1
+name: scoped
+trust_policy: trust.yaml
+rules:
+  - name: signed-in-production
+    type: signature
+    scope: {environments: [production]}
+    with: {signers: [ci]}
+  - name: pci-signed
+    type: cel
+    with:
+      expression: 'context.labels.exists(k, k == "pci" && context.labels[k] == "true") ? image.signature.status == "signed" : true'
+      message: a PCI namespace runs only signed images
+`
+
+// A reused decision belongs to its reference and context: the same image
+// asked about in another environment, namespace or with other labels is
+// evaluated for that context, and an answer is never carried across.
+func TestReusedDecisionsKeepTheirContext(t *testing.T) {
+	fx := setup(t, scopedPolicy, func(o *gate.Options) { o.FactsTTL = time.Hour })
+	ctx := context.Background()
+	ref := fx.w.Refs["unsigned-clean"]
+	for range 3 { // the second and third answers are reused ones
+		for _, c := range []struct {
+			name string
+			in   gate.Input
+			want string
+		}{
+			{"staging", gate.Input{Environment: "staging", Namespace: "shop"}, gate.Allow},
+			{"production", gate.Input{Environment: "production", Namespace: "shop"}, gate.Deny},
+			{"staging, pci label", gate.Input{Environment: "staging", Namespace: "shop", Labels: map[string]string{"pci": "true"}}, gate.Deny},
+			{"staging, other label", gate.Input{Environment: "staging", Namespace: "shop", Labels: map[string]string{"pci": "false"}}, gate.Allow},
+			{"no context", gate.Input{}, gate.Allow},
+		} {
+			d := fx.g.Evaluate(ctx, ref, c.in)
+			if d.Verdict != c.want {
+				t.Errorf("%s: %s %+v, want %s", c.name, d.Verdict, d.Violations, c.want)
+			}
+		}
+	}
+	// Another spelling of the reference is its own evaluation too.
+	if d := fx.g.Evaluate(ctx, ref+"@"+fx.w.Digests["unsigned-clean"], gate.Input{Environment: "production"}); d.Verdict != gate.Deny || d.Reference == ref {
+		t.Errorf("tag@digest in production: %+v", d)
+	}
+}
+
+// A reused decision carries its own time, and the policy clock bounds
+// reuse: a waiver that expired since is seen at once, however long the
+// facts TTL.
+func TestReusedDecisionFollowsThePolicyClock(t *testing.T) {
+	var clock atomic.Pointer[time.Time]
+	at := now
+	clock.Store(&at)
+	fx := setup(t, `version: 1
+name: waivers
+rules:
+  - name: kev-critical
+    type: vulnerabilities
+    with: {severity: critical, kev: true}
+waivers:
+  - {vulnerability: CVE-2020-1938, owner: sec@acme, reason: AJP connector disabled, expires: 2026-06-02}
+`, func(o *gate.Options) {
+		o.FactsTTL = time.Hour
+		o.Now = func() time.Time { return *clock.Load() }
+	})
+	ctx := context.Background()
+	ref := fx.w.Refs["vulnerable"]
+	first := fx.g.Evaluate(ctx, ref, gate.Input{})
+	if first.Verdict != gate.Allow || len(first.Suppressed) != 2 {
+		t.Fatalf("waived: %+v", first)
+	}
+	later := now.Add(time.Second)
+	clock.Store(&later)
+	again := fx.g.Evaluate(ctx, ref, gate.Input{})
+	if again.Verdict != gate.Allow || !again.EvaluatedAt.Equal(later) || len(again.Suppressed) != 2 {
+		t.Errorf("reused within the TTL: %+v", again)
+	}
+	expired := now.Add(48 * time.Hour)
+	clock.Store(&expired)
+	if d := fx.g.Evaluate(ctx, ref, gate.Input{}); d.Verdict != gate.Deny || len(d.ExpiredWaivers) == 0 {
+		t.Errorf("after the waiver expired: %+v", d)
+	}
+}
+
+// An incomplete decision is never reused: once the cause is gone (here,
+// the first feed is imported) the next decision is complete, without
+// waiting for the TTL or an Invalidate.
+func TestIncompleteDecisionsAreNotReused(t *testing.T) {
+	w := gatetest.New(t)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "empty.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, err := policy.Parse([]byte("version: 1\nname: crit\nrules:\n  - {name: no-critical, type: vulnerabilities, with: {severity: critical}}\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gate.New(gate.Options{Policy: p, Store: st, FactsTTL: time.Hour, Now: func() time.Time { return now },
+		Source: &gate.Registries{Crawler: &registry.Crawler{Inventory: st, SBOMs: gatetest.Sink{St: st}}, Insecure: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := w.Pinned("signed-clean")
+	if d := g.Evaluate(context.Background(), ref, gate.Input{}); d.Incomplete != gate.IncompleteNoFeeds {
+		t.Fatalf("before any feed: %+v", d)
+	}
+	osv := filepath.Join(t.TempDir(), "GHSA-test-0003.json")
+	os.WriteFile(osv, []byte(`{"id":"GHSA-test-0003","modified":"2026-06-01T00:00:00Z","published":"2026-06-01T00:00:00Z",
+		"affected":[{"package":{"ecosystem":"Maven","name":"org.example:unrelated"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0.1"}]}]}]}`), 0o644)
+	gatetest.Import(t, st, osv)
+	if d := g.Evaluate(context.Background(), ref, gate.Input{}); d.Incomplete != "" || d.Verdict != gate.Allow {
+		t.Errorf("after the first feed: %+v", d)
+	}
+}
+
+// Reused decisions share slices; an append by one caller must not show
+// up in another's answer.
+func TestReusedDecisionsDoNotShareAppends(t *testing.T) {
+	fx := setup(t, testPolicy, func(o *gate.Options) { o.FactsTTL = time.Hour })
+	ctx := context.Background()
+	ref := fx.w.Refs["unsigned-clean"]
+	a := fx.g.Evaluate(ctx, ref, gate.Input{})
+	b := fx.g.Evaluate(ctx, ref, gate.Input{})
+	n := len(b.Violations)
+	a.Violations = append(a.Violations, gate.Violation{Rule: "mine"})
+	_ = append(b.Violations, gate.Violation{Rule: "yours"})
+	if c := fx.g.Evaluate(ctx, ref, gate.Input{}); len(c.Violations) != n || (n > 0 && c.Violations[n-1].Rule == "mine") {
+		t.Errorf("a caller's append reached the shared answer: %+v", c.Violations)
+	}
+}
+
+// Through a BatchLog, the decisions reused from one evaluation become one
+// row that counts them; nothing is lost, and each row's detail is the
+// whole decision. Without reuse every decision is its own row.
+func TestBatchLogCoalescesReusedDecisions(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		ttl      time.Duration
+		wantRows func(rows int) bool
+	}{
+		{"reused", time.Hour, func(rows int) bool { return rows >= 2 && rows <= 20 }},
+		{"fresh every time", 0, func(rows int) bool { return rows == 2*250 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := gatetest.Store(t, "..")
+			b := gate.NewBatchLog(st, nil)
+			fx := setupWorld(t, gatetest.New(t), testPolicy, func(o *gate.Options) {
+				o.Store, o.Log, o.FactsTTL, o.Caller = st, b, tc.ttl, "admission"
+				o.Source = &gate.Registries{Crawler: &registry.Crawler{Inventory: st, SBOMs: gatetest.Sink{St: st}}, Insecure: true}
+			})
+			ctx := context.Background()
+			refs := []string{fx.w.Pinned("signed-clean"), fx.w.Pinned("unsigned-clean")}
+			const each = 250
+			var wg sync.WaitGroup
+			for i := range 2 * each {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					fx.g.Evaluate(ctx, refs[i%2], gate.Input{Environment: "production", Namespace: "shop"})
+				}()
+			}
+			wg.Wait()
+			b.Close()
+			rows, err := st.Decisions(ctx, store.DecisionFilter{Limit: store.MaxDecisions})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.wantRows(len(rows)) {
+				t.Errorf("%d rows", len(rows))
+			}
+			count := map[string]int{}
+			for _, r := range rows {
+				count[r.Reference] += r.Repeats
+				var d gate.Decision
+				if err := json.Unmarshal(r.Detail, &d); err != nil || d.Reference != r.Reference || d.Verdict != r.Verdict {
+					t.Errorf("row detail %s: %v", r.Detail, err)
+				}
+				if r.LastAt.Before(r.At) || r.Source != "admission" || r.Environment != "production" || r.Namespace != "shop" {
+					t.Errorf("row %+v", r)
+				}
+			}
+			for _, ref := range refs {
+				if count[ref] != each {
+					t.Errorf("%s: the rows count %d decisions, want %d", ref, count[ref], each)
+				}
+			}
+		})
+	}
+}
