@@ -419,3 +419,66 @@ func TestOddObjects(t *testing.T) {
 		t.Errorf("null object: %v %s", ok, msg)
 	}
 }
+
+// reusingGate answers some references from "a decision made a moment
+// ago" (Reuse), the rest through Evaluate, as gate.Gate does.
+type reusingGate struct {
+	tableGate
+	reusable map[string]bool
+	reused   map[string]int
+}
+
+func (g *reusingGate) Reuse(ref string, in gate.Input) (gate.Decision, bool) {
+	if !g.reusable[ref] {
+		return gate.Decision{}, false
+	}
+	g.mu.Lock()
+	if g.reused == nil {
+		g.reused = map[string]int{}
+	}
+	g.reused[ref]++
+	g.mu.Unlock()
+	a := g.table[ref]
+	return gate.Decision{Reference: ref, Digest: a.digest, Verdict: a.verdict, Violations: a.violations}, true
+}
+
+// An image the evaluator can answer at once is not sent to a worker;
+// the others are, and the answer combines both: a reused denial denies,
+// a reused warning warns, an evaluated pin is patched.
+func TestReusedAnswersJoinEvaluatedOnes(t *testing.T) {
+	g := &reusingGate{tableGate: tableGate{table: map[string]answer{
+		"registry.example.com/a:1": allowed("sha256:"+strings.Repeat("a", 64), gate.Violation{Rule: "known-base", Mode: gate.ModeWarn, Message: "unknown base"}),
+		"registry.example.com/b:1": {digest: "sha256:" + strings.Repeat("b", 64), verdict: gate.Deny, violations: []gate.Violation{{Rule: "signed", Mode: gate.ModeEnforce, Message: "not signed"}}},
+		"registry.example.com/c:1": allowed("sha256:" + strings.Repeat("c", 64)),
+	}}, reusable: map[string]bool{"registry.example.com/a:1": true, "registry.example.com/b:1": true}}
+	w := newWebhook(t, g, Config{})
+	images := []string{"registry.example.com/a:1", "registry.example.com/b:1", "registry.example.com/c:1"}
+	ok, msg, warnings, _ := ask(t, w, podReview(t, "CREATE", "shop", images, nil), false)
+	if ok || !strings.Contains(msg, "rule signed: not signed") || !strings.Contains(msg, `"registry.example.com/b:1"`) {
+		t.Errorf("denial: %v %q", ok, msg)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "known-base: unknown base") {
+		t.Errorf("warnings %q", warnings)
+	}
+	if g.calls["registry.example.com/a:1"] != 0 || g.calls["registry.example.com/b:1"] != 0 || g.calls["registry.example.com/c:1"] != 1 {
+		t.Errorf("evaluated %v, want only c", g.calls)
+	}
+	if g.reused["registry.example.com/a:1"] != 1 || g.reused["registry.example.com/b:1"] != 1 {
+		t.Errorf("reused %v", g.reused)
+	}
+	// Without the denied image, the mutating answer pins both others: the
+	// reused one and the evaluated one.
+	_, _, _, ops := ask(t, w, podReview(t, "CREATE", "shop", []string{images[0], images[2]}, nil), true)
+	if len(ops) != 2 || !strings.HasSuffix(ops[0].Value, strings.Repeat("a", 64)) || !strings.HasSuffix(ops[1].Value, strings.Repeat("c", 64)) {
+		t.Errorf("patch %+v", ops)
+	}
+}
+
+// quote matches strconv.Quote on every reference, plain or not.
+func TestQuoteMatchesStrconv(t *testing.T) {
+	for _, s := range []string{"nginx:1.27", "", `a"b`, `a\b`, "tab\there", "ünïcode", "\x7f", "registry.example.com:5000/x/y@sha256:" + strings.Repeat("0", 64)} {
+		if got, want := quote(s), fmt.Sprintf("%q", s); got != want {
+			t.Errorf("quote(%q) = %s, want %s", s, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -89,12 +90,13 @@ type Webhook struct {
 // written again only after recordRefresh (its last-seen time), a changed one
 // at once. Emptied when full.
 type recordCache struct {
-	mu sync.Mutex
-	m  map[store.WorkloadKey]recordEntry
+	mu   sync.Mutex
+	m    map[store.WorkloadKey]recordEntry
+	seed maphash.Seed
 }
 
 type recordEntry struct {
-	fingerprint string
+	fingerprint uint64 // of what was written: a 64-bit hash, so a collision (one in 2^64) delays one update by recordRefresh
 	at          time.Time
 }
 
@@ -104,17 +106,26 @@ const recordRefresh = 30 * time.Second
 // fresh reports whether rec was written less than recordRefresh ago with
 // the same content, and otherwise notes that it is being written now.
 func (c *recordCache) fresh(rec store.Workload) bool {
-	fp := rec.Environment
-	for _, ct := range rec.Containers {
-		fp += "\x00" + ct.Name + "\x00" + ct.Path + "\x00" + ct.Image + "\x00" + ct.Digest
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.m == nil {
+		c.seed = maphash.MakeSeed()
+	}
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteString(rec.Environment)
+	for _, ct := range rec.Containers {
+		for _, f := range [...]string{ct.Name, ct.Path, ct.Image, ct.Digest} {
+			h.WriteByte(0)
+			h.WriteString(f)
+		}
+	}
+	fp := h.Sum64()
 	if e, ok := c.m[rec.WorkloadKey]; ok && e.fingerprint == fp && rec.At.Sub(e.at) < recordRefresh && !rec.At.Before(e.at) {
 		return true
 	}
 	if c.m == nil || len(c.m) >= 100000 {
-		c.m = map[store.WorkloadKey]recordEntry{}
+		c.m = map[store.WorkloadKey]recordEntry{} // the seed stays: fingerprints keep their meaning
 	}
 	c.m[rec.WorkloadKey] = recordEntry{fingerprint: fp, at: rec.At}
 	return false
@@ -276,14 +287,19 @@ func (w *Webhook) answer(ctx context.Context, rv review, mutate bool) *admission
 	if resp.Allowed {
 		w.record(ctx, req, mutate, wl, uses, in.Environment)
 	}
-	w.log.Log(ctx, levelOf(resp), "admission", "uid", string(req.UID), "operation", string(req.Operation), "kind", kind,
+	if level := levelOf(resp); w.log.Enabled(ctx, level) {
+		w.log.Log(ctx, level, "admission", "uid", string(req.UID), "operation", string(req.Operation), "kind", kind,
 		"namespace", ns, "name", wl.Name, "allowed", resp.Allowed, "images", len(order), "mutate", mutate,
-		"environment", in.Environment, "ms", float64(w.now().Sub(start).Microseconds())/1000)
+			"environment", in.Environment, "ms", float64(w.now().Sub(start).Microseconds())/1000)
+	}
 	return resp
 }
 
+// levelOf: a denial is news; an admission (its warnings went to the
+// client, its decisions to the decision log) is a debug line, or a busy
+// cluster's log would be one line per request.
 func levelOf(r *admissionv1.AdmissionResponse) slog.Level {
-	if !r.Allowed || len(r.Warnings) > 0 {
+	if !r.Allowed {
 		return slog.LevelInfo
 	}
 	return slog.LevelDebug
@@ -343,6 +359,42 @@ const maxParallel = 16
 // at a time, under one deadline. A reference without an answer by then
 // gets the configured failure mode.
 func (w *Webhook) evaluate(ctx context.Context, in gate.Input, uses map[string]*use, order []string) {
+	pending := order
+	if r, ok := w.eval.(reuser); ok {
+		pending = nil
+		for _, key := range order {
+			if d, ok := r.Reuse(uses[key].ref, in); ok {
+				uses[key].decision = d
+			} else {
+				pending = append(pending, key)
+			}
+		}
+	}
+	if len(pending) > 0 {
+		w.evaluateAll(ctx, in, uses, pending)
+	}
+	for _, key := range order {
+		u := uses[key]
+		if u.decision.Verdict == "" { // no answer in time, or an evaluator that returned nothing
+			u.decision = gate.Decision{Reference: u.ref, Verdict: gate.Deny, Incomplete: gate.IncompleteBudget}
+			if w.cfg.failOpen() {
+				u.decision.Verdict = gate.Allow
+			}
+		}
+	}
+}
+
+// reuser is an Evaluator that can answer at once from a decision it made a
+// moment ago (gate.Gate.Reuse): most reviews name images asked about just
+// before, and answering those in the request's goroutine saves starting a
+// worker per image.
+type reuser interface {
+	Reuse(reference string, in gate.Input) (gate.Decision, bool)
+}
+
+// evaluateAll runs the evaluations of order, at most maxParallel at a
+// time, under one deadline.
+func (w *Webhook) evaluateAll(ctx context.Context, in gate.Input, uses map[string]*use, order []string) {
 	budget := w.cfg.budget()
 	ectx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
@@ -379,15 +431,6 @@ func (w *Webhook) evaluate(ctx context.Context, in gate.Input, uses map[string]*
 			got = len(order)
 		case <-ctx.Done():
 			got = len(order)
-		}
-	}
-	for _, key := range order {
-		u := uses[key]
-		if u.decision.Verdict == "" { // no answer in time, or an evaluator that returned nothing
-			u.decision = gate.Decision{Reference: u.ref, Verdict: gate.Deny, Incomplete: gate.IncompleteBudget}
-			if w.cfg.failOpen() {
-				u.decision.Verdict = gate.Allow
-			}
 		}
 	}
 }
@@ -448,7 +491,18 @@ func describe(u *use) string {
 			parts[i] += " (" + c.Name + ")"
 		}
 	}
-	return strings.Join(parts, ", ") + " image " + strconv.Quote(u.ref)
+	return strings.Join(parts, ", ") + " image " + quote(u.ref)
+}
+
+// quote is strconv.Quote, without its rune-by-rune escaping for the usual
+// reference (printable ASCII, nothing to escape).
+func quote(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return strconv.Quote(s)
+		}
+	}
+	return `"` + s + `"`
 }
 
 // denyReasons lists every failed enforce rule, or why there was no answer.

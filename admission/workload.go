@@ -20,6 +20,7 @@ type container struct {
 	Image string
 	// Set by Webhook.group: the reference parsed, and names a digest.
 	parsed, pinned bool
+	path           string // Path(), when built by newContainer
 }
 
 // workload is what the webhook needs from an admitted object.
@@ -234,7 +235,7 @@ func (w *workload) addList(spec []string, field string, v any) {
 			continue
 		}
 		name, _ := c["name"].(string)
-		w.Containers = append(w.Containers, container{spec: spec, field: field, index: i, Name: name, Image: image})
+		w.Containers = append(w.Containers, newContainer(spec, field, i, name, image))
 	}
 }
 
@@ -258,7 +259,7 @@ func (w *workload) addContainers(path []string, spec *podContainers) {
 		if image == "" {
 			return // nothing to run, nothing to check; the API server rejects it
 		}
-		w.Containers = append(w.Containers, container{spec: path, field: field, index: i, Name: name, Image: image})
+		w.Containers = append(w.Containers, newContainer(path, field, i, name, image))
 	}
 	for i, c := range spec.Containers {
 		add("containers", i, c.Name, c.Image)
@@ -275,6 +276,21 @@ func (w *workload) addContainers(path []string, spec *podContainers) {
 // A list index in the spec's path (a custom resource's list of
 // templates) is written [n]: spec.jobs[1].template.spec.containers[0].
 func (c container) Path() string {
+	if c.path != "" {
+		return c.path
+	}
+	return c.makePath()
+}
+
+// newContainer builds a container with its path, which every answer and
+// inventory row names: computed once.
+func newContainer(spec []string, field string, index int, name, image string) container {
+	c := container{spec: spec, field: field, index: index, Name: name, Image: image}
+	c.path = c.makePath()
+	return c
+}
+
+func (c container) makePath() string {
 	var b strings.Builder
 	for _, s := range c.spec {
 		if _, err := strconv.Atoi(s); err == nil && s[0] != '-' && s[0] != '+' {

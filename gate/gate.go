@@ -252,11 +252,7 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 			}
 		}
 		if e != nil {
-			d := e.d
-			d.EvaluatedAt = now.UTC()
-			d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
-			g.log(ctx, d, in, e)
-			return d
+			return g.reused(ctx, e, in, start, now)
 		}
 	}
 	d, _ := g.evaluate(ctx, reference, in, key, start, now)
@@ -360,6 +356,31 @@ func (g *Gate) land(key string, f *flight, e *memoEntry) {
 	}
 	g.mu.Unlock()
 	close(f.done)
+}
+
+// Reuse answers from a decision made for the same reference and context
+// less than FactsTTL ago, without waiting for anything: ok is false when
+// there is none (or FactsTTL is off), and the caller evaluates. A reused
+// answer is logged like any other.
+func (g *Gate) Reuse(reference string, in Input) (d Decision, ok bool) {
+	if g.o.FactsTTL <= 0 {
+		return Decision{}, false
+	}
+	start, now := time.Now(), g.o.Now()
+	e := g.memoised(memoKey(reference, in), start, now)
+	if e == nil {
+		return Decision{}, false
+	}
+	return g.reused(context.Background(), e, in, start, now), true
+}
+
+// reused is a memoised decision, made now.
+func (g *Gate) reused(ctx context.Context, e *memoEntry, in Input, start, now time.Time) Decision {
+	d := e.d
+	d.EvaluatedAt = now.UTC()
+	d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+	g.log(ctx, d, in, e)
+	return d
 }
 
 // memoEntry is one evaluation, reused for the same reference and context
