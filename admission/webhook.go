@@ -289,7 +289,7 @@ func (w *Webhook) answer(ctx context.Context, rv review, mutate bool) *admission
 	}
 	if level := levelOf(resp); w.log.Enabled(ctx, level) {
 		w.log.Log(ctx, level, "admission", "uid", string(req.UID), "operation", string(req.Operation), "kind", kind,
-		"namespace", ns, "name", wl.Name, "allowed", resp.Allowed, "images", len(order), "mutate", mutate,
+			"namespace", ns, "name", wl.Name, "allowed", resp.Allowed, "images", len(order), "mutate", mutate,
 			"environment", in.Environment, "ms", float64(w.now().Sub(start).Microseconds())/1000)
 	}
 	return resp

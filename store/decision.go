@@ -24,7 +24,7 @@ type DecisionRecord struct {
 	Cluster     string          `json:"cluster,omitempty"`
 	Source      string          `json:"source,omitempty"` // cli, api, admission
 	LatencyMS   float64         `json:"latency_ms"`
-	Repeats     int             `json:"repeats"`           // decisions the row stands for; 0 is stored as 1
+	Repeats     int             `json:"repeats"`          // decisions the row stands for; 0 is stored as 1
 	LastAt      time.Time       `json:"last_at,omitzero"` // the last of them; zero is stored as At
 	Detail      json.RawMessage `json:"decision"`
 }
