@@ -281,10 +281,16 @@ func TestAdmissionEndToEnd(t *testing.T) {
 	if len(deps) != 1 || deps[0].Workload != "web" || deps[0].Namespace != "prod-shop" || deps[0].Digest != w.Digests["signed-clean"] || deps[0].Environment != "production" {
 		t.Errorf("inventory = %+v, want only prod-shop/web at the signed-clean digest", deps)
 	}
-	// The decisions went to the decision log as admission decisions, with the
-	// same verdict `safeguard gate` gives.
-	logged, err := st.Decisions(context.Background(), store.DecisionFilter{Digest: w.Digests["unsigned-clean"]})
-	if err != nil || len(logged) == 0 || logged[0].Source != "admission" {
+	// The decisions went to the decision log as admission decisions (written
+	// once a second, so polled), with the same verdict `safeguard gate` gives.
+	var logged []store.DecisionRecord
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		logged, err = st.Decisions(context.Background(), store.DecisionFilter{Digest: w.Digests["unsigned-clean"]})
+		if err != nil || len(logged) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil || len(logged) == 0 || logged[0].Source != "admission" || logged[0].Repeats < 1 {
 		t.Fatalf("decision log: %+v %v", logged, err)
 	}
 	code, _, _ := gw.gate(t, nil, "--env", "production", w.Refs["unsigned-clean"])
