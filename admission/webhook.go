@@ -449,15 +449,17 @@ func (w *Webhook) respond(req *admissionv1.AdmissionRequest, wl workload, uses m
 		if !d.Allowed() {
 			denials = append(denials, where+": "+denyReasons(d, w.cfg))
 		}
-		for _, v := range d.InMode(gate.ModeWarn) {
-			warnings = append(warnings, fmt.Sprintf("%s: %s: %s", where, v.Rule, v.Message))
+		for _, v := range d.Violations {
+			switch v.Mode {
+			case gate.ModeWarn:
+				warnings = append(warnings, where+": "+v.Rule+": "+v.Message)
+			case gate.ModeAudit:
+				w.log.Info("admission audit", "uid", string(req.UID), "namespace", req.Namespace, "kind", wl.Kind, "name", wl.Name,
+					"containers", where, "rule", v.Rule, "message", v.Message, "digest", d.Digest)
+			}
 		}
 		if d.Allowed() && d.Incomplete != "" {
-			warnings = append(warnings, fmt.Sprintf("%s: admitted without complete facts: %s (fail-open)", where, d.Incomplete))
-		}
-		for _, v := range d.InMode(gate.ModeAudit) {
-			w.log.Info("admission audit", "uid", string(req.UID), "namespace", req.Namespace, "kind", wl.Kind, "name", wl.Name,
-				"containers", where, "rule", v.Rule, "message", v.Message, "digest", d.Digest)
+			warnings = append(warnings, where+": admitted without complete facts: "+d.Incomplete+" (fail-open)")
 		}
 	}
 	if len(denials) > 0 {
