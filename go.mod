@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	cel.dev/cel-go v0.33.4
 	github.com/CycloneDX/cyclonedx-go v0.12.0
+	github.com/go-json-experiment/json v1.27.2
 	github.com/google/go-containerregistry v0.22.1
 	github.com/google/osv-scalibr v0.5.3
 	github.com/package-url/packageurl-go v0.1.7
@@ -15,8 +16,6 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 	modernc.org/sqlite v1.62.0
 )
-
-require github.com/go-json-experiment/json v1.27.2 // indirect
 
 require (
 	cel.dev/expr v0.25.1 // indirect
