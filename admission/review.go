@@ -89,15 +89,13 @@ func (rv review) oldObject() []byte {
 // ErrMalformed; a request that can be answered but whose object is wrong
 // is denied later, with the reason.
 //
-// The body is decoded first with encoding/json/v2 (fastOptions), which
-// reads it once, skips what fastReview does not name without building it,
-// and allocates little. v2 is stricter than encoding/json: it refuses
-// duplicate names and invalid UTF-8, which v1 accepts (the last duplicate
-// wins, bad bytes become U+FFFD). What it refuses is decoded again by
-// decodeReviewV1, the encoding/json path, so every body gets the answer
-// encoding/json gives it; the API server sends neither, so that path is
-// for crafted bodies only. What v2 accepts it decodes as v1 would:
-// decode_test.go pins each difference, FuzzDecodeReview compares both.
+// The body is decoded first with encoding/json/v2, in one pass that skips
+// what fastReview does not name. What v2 refuses — duplicate names and
+// invalid UTF-8, which encoding/json accepts (the last duplicate wins, bad
+// bytes become U+FFFD), and what neither accepts — goes to decodeReviewV1,
+// the encoding/json decoder as it was, so every body gets encoding/json's
+// answer; the API server sends neither. decode_test.go pins each
+// difference; FuzzDecodeReview compares the two decoders.
 func decodeReview(body []byte) (review, error) {
 	body, err := isObject(body)
 	if err != nil {
@@ -119,12 +117,9 @@ func isObject(body []byte) ([]byte, error) {
 	return body, nil
 }
 
-// fastOptions make v2 match member names as encoding/json does: exactly
-// when a field has that name, else case-insensitively by strings.EqualFold
-// (v2's own folding also ignores '-' and '_'; MatchCaseSensitiveDelimiter
-// turns that off). A name given twice in any case is a duplicate to v2,
-// so refused; duplicates, invalid UTF-8 and unknown members keep v2's
-// defaults (refuse, refuse, skip).
+// fastOptions: names match as in encoding/json, exactly or else by
+// strings.EqualFold (v2's own folding would also ignore '-' and '_'). A
+// field named twice, in any case, is a duplicate, which v2 refuses.
 var fastOptions = jsonv2.JoinOptions(
 	jsonv2.MatchCaseInsensitiveNames(true),
 	jsonv1.MatchCaseSensitiveDelimiter(true),
