@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionv1beta1 "k8s.io/api/admission/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -86,21 +88,72 @@ func (rv review) oldObject() []byte {
 // not JSON, null, another kind or version, no request, no uid to echo — is
 // ErrMalformed; a request that can be answered but whose object is wrong
 // is denied later, with the reason.
+//
+// The body is decoded first with encoding/json/v2, in one pass that skips
+// what fastReview does not name. What v2 refuses — duplicate names and
+// invalid UTF-8, which encoding/json accepts (the last duplicate wins, bad
+// bytes become U+FFFD), and what neither accepts — goes to decodeReviewV1,
+// the encoding/json decoder as it was, so every body gets encoding/json's
+// answer; the API server sends neither. decode_test.go pins each
+// difference; FuzzDecodeReview compares the two decoders.
 func decodeReview(body []byte) (review, error) {
+	body, err := isObject(body)
+	if err != nil {
+		return review{}, err
+	}
+	var fr fastReview
+	if err := jsonv2.Unmarshal(body, &fr, fastOptions); err == nil {
+		return fr.review(body)
+	}
+	return decodeReviewV1(body)
+}
+
+// isObject trims body and says whether it can be a JSON object.
+func isObject(body []byte) ([]byte, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
-		return review{}, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
+		return nil, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
+	}
+	return body, nil
+}
+
+// fastOptions: names match as in encoding/json, exactly or else by
+// strings.EqualFold (v2's own folding would also ignore '-' and '_'). A
+// field named twice, in any case, is a duplicate, which v2 refuses.
+var fastOptions = jsonv2.JoinOptions(
+	jsonv2.MatchCaseInsensitiveNames(true),
+	jsonv1.MatchCaseSensitiveDelimiter(true),
+)
+
+// decodeReviewV1 decodes a body with encoding/json alone (decodeReview as
+// it was before v2): the answer for what v2 refuses.
+func decodeReviewV1(body []byte) (review, error) {
+	body, err := isObject(body)
+	if err != nil {
+		return review{}, err
 	}
 	var fr fastReview
 	if err := json.Unmarshal(body, &fr); err == nil {
-		if err := checkEnvelope(fr.Kind, fr.APIVersion, fr.Request != nil, fr.Request != nil && fr.Request.UID != ""); err != nil {
-			return review{}, err
-		}
-		if _, known := podSpecPath(fr.Request.Kind.Group, fr.Request.Kind.Kind); known {
-			return review{apiVersion: fr.APIVersion, req: fr.Request.request(), obj: fr.Request.Object, fast: true, oldRaw: fr.Request.OldObject}, nil
-		}
-		// A kind the webhook does not know is walked from its raw object.
+		return fr.review(body)
 	}
+	return decodeFull(body)
+}
+
+// review checks a decoded fastReview's envelope and returns the request;
+// a kind the webhook does not know is decoded again in full, its object
+// walked raw.
+func (fr *fastReview) review(body []byte) (review, error) {
+	if err := checkEnvelope(fr.Kind, fr.APIVersion, fr.Request != nil, fr.Request != nil && fr.Request.UID != ""); err != nil {
+		return review{}, err
+	}
+	if _, known := podSpecPath(fr.Request.Kind.Group, fr.Request.Kind.Kind); known {
+		return review{apiVersion: fr.APIVersion, req: fr.Request.request(), obj: fr.Request.Object, fast: true, oldRaw: fr.Request.OldObject}, nil
+	}
+	return decodeFull(body)
+}
+
+// decodeFull decodes a body into the API types with encoding/json.
+func decodeFull(body []byte) (review, error) {
 	var ar admissionv1.AdmissionReview
 	if err := json.Unmarshal(body, &ar); err != nil {
 		return review{}, fmt.Errorf("%w: %v", ErrMalformed, err)
