@@ -132,7 +132,7 @@ func TestNamespaceLabelsReachTheGate(t *testing.T) {
 		ns, env, labels string
 	}{
 		{"shop", "production", "map[pci:true safeguard.dev/environment:production]"}, // the label wins over the glob
-		{"dev-alice", "development", "map[team:payments]"},                            // no label: the glob
+		{"dev-alice", "development", "map[team:payments]"},                           // no label: the glob
 	} {
 		if r := review(t, w, c.ns); !r.allowed {
 			t.Fatalf("%s: denied: %s", c.ns, r.message)
