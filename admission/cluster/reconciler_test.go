@@ -147,6 +147,7 @@ func TestStartFromConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer conn.Close()
 			if l, err := conn.Namespaces.NamespaceLabels(ctx, "shop"); err != nil || l[envLabel] != "production" {
 				t.Errorf("labels %v %v", l, err)
 			}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -21,29 +22,43 @@ type Connection struct {
 	Namespaces *Namespaces
 	// Reconciler runs in the background; nil when reconcile_interval is 0.
 	Reconciler *Reconciler
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Close stops the informer and the reconciliation and waits for them, so
+// the store can be closed after it.
+func (c *Connection) Close() {
+	c.cancel()
+	c.wg.Wait()
 }
 
 // Start connects a long-running webhook to its cluster: it starts the
 // namespace informer and waits for its cache (at most DefaultSyncTimeout),
 // then, unless cfg.Kubernetes disables it, reconciles inv every interval
-// in the background. Everything stops when ctx ends.
+// in the background. Everything stops when ctx ends or at Close.
 func Start(ctx context.Context, client kubernetes.Interface, cfg admission.Config, inv Inventory, log *slog.Logger, now func() time.Time) (*Connection, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	ns := NewNamespaces(client, log)
-	ns.Start(ctx)
-	sctx, cancel := context.WithTimeout(ctx, DefaultSyncTimeout)
-	defer cancel()
+	conn := &Connection{Namespaces: ns, cancel: cancel}
+	conn.wg.Add(1)
+	go func() { defer conn.wg.Done(); ns.informer.RunWithContext(ctx) }()
+	sctx, scancel := context.WithTimeout(ctx, DefaultSyncTimeout)
+	defer scancel()
 	if err := ns.WaitForCacheSync(sctx); err != nil {
+		conn.Close()
 		return nil, err
 	}
-	conn := &Connection{Namespaces: ns}
 	interval := cfg.Kubernetes.Interval()
 	log.Info("connected to the cluster", "cluster", cfg.Cluster, "namespaces", len(ns.informer.GetStore().ListKeys()), "reconcile_interval", interval.String())
 	if interval > 0 {
 		conn.Reconciler = &Reconciler{Cluster: cfg.Cluster, Lister: New(client), Inventory: inv, Interval: interval, Logger: log, Now: now}
-		go conn.Reconciler.Run(ctx)
+		conn.wg.Add(1)
+		go func() { defer conn.wg.Done(); conn.Reconciler.Run(ctx) }()
 	}
 	return conn, nil
 }

@@ -366,7 +366,7 @@ func BenchmarkAdmissionReviewRealGate(b *testing.B) {
 	gw := newGateWorld(b)
 	w := gw.w
 	s := admissionSetup{policy: gw.policy, db: gw.db, insecure: true}
-	wh, closeStore, err := s.webhook(context.Background(), &env{stdout: io.Discard, stderr: io.Discard, now: func() time.Time { return fixedNow }, getenv: func(string) string { return "" }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	wh, closeStore, err := s.webhook(context.Background(), &env{stdout: io.Discard, stderr: io.Discard, now: func() time.Time { return fixedNow }, getenv: func(string) string { return "" }}, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
 	if err != nil {
 		b.Fatal(err)
 	}
