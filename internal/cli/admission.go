@@ -285,7 +285,7 @@ func (e *env) admissionManifestsCommand() *cobra.Command {
 	var o admission.ManifestOptions
 	var caFile string
 	cmd := &cobra.Command{
-		Use:   "manifests (--cert-manager | --ca-bundle FILE) [--namespace NS] [--image IMAGE]",
+		Use:   "manifests (--cert-manager | --ca-bundle FILE) [--namespace NS] [--image IMAGE] [--no-cluster-access]",
 		Short: "Print the Kubernetes objects that install the webhook",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -313,5 +313,6 @@ func (e *env) admissionManifestsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&caFile, "ca-bundle", "", "PEM CA that signed the serving certificate in Secret safeguard-webhook-tls")
 	cmd.Flags().StringVar(&o.FailurePolicy, "failure-policy", "Fail", "Fail or Ignore when the webhook cannot be reached")
 	cmd.Flags().Int32Var(&o.TimeoutSeconds, "timeout", 10, "timeoutSeconds of the webhook configurations (1-30)")
+	cmd.Flags().BoolVar(&o.NoClusterAccess, "no-cluster-access", false, "no ClusterRole or service account token: environments from namespace globs only, no inventory reconciliation")
 	return cmd
 }
