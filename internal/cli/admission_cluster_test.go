@@ -109,7 +109,7 @@ func controller(kind, name string) []metav1.OwnerReference {
 }
 
 // writeKubeconfig points a kubeconfig at server.
-func writeKubeconfig(t *testing.T, dir, server string) {
+func writeKubeconfig(t testing.TB, dir, server string) {
 	t.Helper()
 	kc := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: %q}}]\nusers: [{name: u, user: {token: t}}]\n"+
 		"contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n", server)
