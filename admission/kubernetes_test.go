@@ -55,3 +55,25 @@ func TestParseKubernetesConfig(t *testing.T) {
 		}
 	}
 }
+
+// Whatever the file holds, ParseConfig returns an error or a config that
+// validates, and never a negative reconciliation interval.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte("kubernetes: {in_cluster: true, reconcile_interval: 10m}\n"))
+	f.Add([]byte("cluster: eu-1\nenvironment_label: safeguard.dev/environment\nkubernetes:\n  kubeconfig: kc\n  reconcile_interval: 0\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig(data)
+		if err != nil {
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("accepted a config that does not validate: %v", err)
+		}
+		if cfg.Kubernetes.Interval() < 0 {
+			t.Fatalf("negative interval %s accepted", cfg.Kubernetes.Interval())
+		}
+		if k := cfg.Kubernetes; k != nil && k.InCluster == (k.Kubeconfig != "") {
+			t.Fatalf("accepted %+v: want exactly one of in_cluster and kubeconfig", k)
+		}
+	})
+}
