@@ -23,7 +23,8 @@ const DefaultBudget = 2 * time.Second
 
 // Config is the webhook's policy-independent settings, usually read from a
 // YAML file (ParseConfig). The zero Config is valid: no cluster name, no
-// environments, nothing exempt, pinning on everywhere, fail-closed, 2 s.
+// environments, nothing exempt, pinning on everywhere, fail-closed, 2 s,
+// no cluster connection.
 type Config struct {
 	// Cluster names this cluster in decisions and the inventory.
 	Cluster string `yaml:"cluster"`
@@ -46,6 +47,10 @@ type Config struct {
 	FailureMode string `yaml:"failure_mode"`
 	// Budget is the deadline of each request's evaluations. Default 2 s.
 	Budget time.Duration `yaml:"budget"`
+	// Kubernetes connects `admission serve` and `serve --admission-listen`
+	// to the cluster (namespace labels, reconciliation). Default (nil):
+	// no API calls; environments come from the globs.
+	Kubernetes *KubernetesConfig `yaml:"kubernetes"`
 }
 
 // NamespaceEnvironment maps a namespace glob to an environment.
@@ -103,7 +108,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("admission config: environments[%d] needs namespace and environment", i)
 		}
 	}
-	return nil
+	return c.Kubernetes.validate()
 }
 
 func (c Config) budget() time.Duration {

@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -42,6 +43,12 @@ type ManifestOptions struct {
 	// TimeoutSeconds the API server waits; default 10 (the webhook's own
 	// budget is 2 s, so it answers with a reason first).
 	TimeoutSeconds int32
+	// NoClusterAccess leaves out the ClusterRole and its binding and the
+	// service account token: environments then come from the config's
+	// namespace globs only, and nothing reconciles the inventory. By
+	// default the webhook reads namespace labels (environment_label) and
+	// reconciles the inventory against the running Pods.
+	NoClusterAccess bool
 }
 
 func (o *ManifestOptions) defaults() error {
@@ -99,7 +106,25 @@ func WorkloadResources() []admissionregistrationv1.RuleWithOperations {
 	}
 }
 
-// Manifests renders the objects that install the webhook, as multi-document
+// ClusterAccessConfig is what the install manifests add to admission.yaml
+// when the webhook may call the API server: the environment from each
+// namespace's label (the globs still apply to namespaces without one), and
+// the Pod's service account for namespace labels and reconciliation.
+const ClusterAccessConfig = "environment_label: safeguard.dev/environment\nkubernetes: {in_cluster: true}\n"
+
+// ClusterRules are the ClusterRole's rules, exactly the calls
+// admission/cluster makes: a watch on namespaces (and a GET for one the
+// watch has not delivered yet), and the lists a reconciliation reads to
+// trace running Pods to their workloads.
+func ClusterRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"replicasets"}, Verbs: []string{"list"}},
+		{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: []string{"list"}},
+	}
+}
+
 // StarterPolicy is the policy the install manifests put in the ConfigMap:
 // rules that need only the image and its registry, so a fresh webhook
 // with an empty store decides correctly. Vulnerability rules need a store
@@ -116,7 +141,9 @@ rules:
   - {name: sbom-present, type: sbom, mode: warn}
 `
 
-// YAML: ServiceAccount, ConfigMap, Deployment, Service, the two webhook
+// Manifests renders the objects that install the webhook, as multi-document
+// YAML: ServiceAccount, ClusterRole and ClusterRoleBinding (unless
+// NoClusterAccess), ConfigMap, Deployment, Service, the two webhook
 // configurations, a PodDisruptionBudget, and with cert-manager its Issuer
 // and Certificate.
 func Manifests(o ManifestOptions) ([]byte, error) {
@@ -135,11 +162,29 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 			Path: "/healthz", Port: intstr.FromString("https"), Scheme: corev1.URISchemeHTTPS}}, PeriodSeconds: period}
 	}
 	maxUnavailable := intstr.FromInt32(1)
+	admissionYAML := "# admission.Config: cluster, environments, environment_label, exempt, pin, failure_mode, budget, kubernetes\nexempt:\n  namespaces: [kube-system, " + o.Namespace + "]\n"
+	automount := !o.NoClusterAccess // the token is for the API calls of ClusterRules, and only those
+	if !o.NoClusterAccess {
+		admissionYAML += ClusterAccessConfig
+	}
 	objs := []any{
 		&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(o.Name)},
+	}
+	if !o.NoClusterAccess {
+		// Cluster-scoped, like the webhook configurations: one install per cluster.
+		objs = append(objs,
+			&rbacv1.ClusterRole{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+				ObjectMeta: metav1.ObjectMeta{Name: o.Name, Labels: labels}, Rules: ClusterRules()},
+			&rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+				ObjectMeta: metav1.ObjectMeta{Name: o.Name, Labels: labels},
+				RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: o.Name},
+				Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: o.Name, Namespace: o.Namespace}}},
+		)
+	}
+	objs = append(objs,
 		&corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(o.Name),
 			Data: map[string]string{
-				"admission.yaml": "# admission.Config: cluster, environments, exempt, pin, failure_mode, budget\nexempt:\n  namespaces: [kube-system, " + o.Namespace + "]\n",
+				"admission.yaml": admissionYAML,
 				"policy.yaml":    StarterPolicy,
 			}},
 		&appsv1.Deployment{
@@ -151,7 +196,7 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 					ObjectMeta: metav1.ObjectMeta{Labels: labels},
 					Spec: corev1.PodSpec{
 						ServiceAccountName:           o.Name,
-						AutomountServiceAccountToken: &no, // the webhook does not call the API server
+						AutomountServiceAccountToken: &automount,
 						SecurityContext:              &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid, SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 						Containers: []corev1.Container{{
 							Name:  "webhook",
@@ -188,7 +233,7 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 		// replica left would stop every workload in the cluster.
 		&policyv1.PodDisruptionBudget{TypeMeta: metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"}, ObjectMeta: meta(o.Name),
 			Spec: policyv1.PodDisruptionBudgetSpec{MaxUnavailable: &maxUnavailable, Selector: &metav1.LabelSelector{MatchLabels: labels}}},
-	}
+	)
 	var annotations map[string]string
 	if o.CertManager {
 		annotations = map[string]string{"cert-manager.io/inject-ca-from": o.Namespace + "/" + o.Name}

@@ -19,6 +19,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/safeguard-dev/safeguard/imageref"
@@ -63,6 +64,10 @@ func decodeStrict(t *testing.T, b []byte) map[string]any {
 			obj = &admissionregistrationv1.ValidatingWebhookConfiguration{}
 		case "admissionregistration.k8s.io/v1 MutatingWebhookConfiguration":
 			obj = &admissionregistrationv1.MutatingWebhookConfiguration{}
+		case "rbac.authorization.k8s.io/v1 ClusterRole":
+			obj = &rbacv1.ClusterRole{}
+		case "rbac.authorization.k8s.io/v1 ClusterRoleBinding":
+			obj = &rbacv1.ClusterRoleBinding{}
 		case "cert-manager.io/v1 Issuer", "cert-manager.io/v1 Certificate":
 			// Custom resources: no Go types here; the fields used are checked below.
 			obj = &map[string]any{}
@@ -82,7 +87,7 @@ func decodeStrict(t *testing.T, b []byte) map[string]any {
 
 // What a cluster admin expects of a webhook's Deployment: an image the
 // project's own policy admits (a release tag, never latest), resources, both
-// probes, no API token it does not use, a disruption budget so a node drain
+// probes, an API token only with the RBAC it is for, a disruption budget so a node drain
 // never takes every replica (failurePolicy Fail would then stop every
 // workload), and a mutating webhook reinvoked after later mutations, so the
 // images a sidecar injector adds are pinned too.
@@ -112,8 +117,8 @@ func TestManifestsClusterReady(t *testing.T) {
 	if c.LivenessProbe == nil || c.ReadinessProbe == nil {
 		t.Error("liveness and readiness probes wanted")
 	}
-	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
-		t.Error("the webhook does not call the API: no service account token")
+	if spec.AutomountServiceAccountToken == nil || !*spec.AutomountServiceAccountToken {
+		t.Error("by default the webhook reads namespaces and reconciles: it needs its service account token")
 	}
 	pdb, ok := objs["PodDisruptionBudget"].(*policyv1.PodDisruptionBudget)
 	if !ok || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || fmt.Sprint(pdb.Spec.Selector.MatchLabels) != fmt.Sprint(d.Spec.Selector.MatchLabels) {
@@ -123,6 +128,63 @@ func TestManifestsClusterReady(t *testing.T) {
 	if p := m.Webhooks[0].ReinvocationPolicy; p == nil || *p != admissionregistrationv1.IfNeededReinvocationPolicy {
 		t.Errorf("reinvocationPolicy %v", p)
 	}
+}
+
+// The default install reads namespace labels and reconciles: a ClusterRole
+// with exactly the calls admission/cluster makes, bound to the webhook's
+// ServiceAccount, and a config that uses them (in-cluster credentials, the
+// environment label). --no-cluster-access drops all of it and the token.
+func TestManifestsClusterAccess(t *testing.T) {
+	on := decodeStrict(t, must(Manifests(ManifestOptions{CertManager: true, Namespace: "guard"})))
+	role, ok := on["ClusterRole"].(*rbacv1.ClusterRole)
+	if !ok {
+		t.Fatal("no ClusterRole")
+	}
+	var rules []string
+	for _, r := range role.Rules {
+		rules = append(rules, fmt.Sprintf("%v %v %v", r.APIGroups, r.Resources, r.Verbs))
+	}
+	if got, want := strings.Join(rules, "; "), "[] [namespaces] [get list watch]; [] [pods] [list]; [apps] [replicasets] [list]; [batch] [jobs cronjobs] [list]"; got != want {
+		t.Errorf("ClusterRole rules %s\nwant %s", got, want)
+	}
+	b := on["ClusterRoleBinding"].(*rbacv1.ClusterRoleBinding)
+	sa := on["ServiceAccount"].(*corev1.ServiceAccount)
+	d := on["Deployment"].(*appsv1.Deployment)
+	if b.RoleRef.Kind != "ClusterRole" || b.RoleRef.Name != role.Name || b.RoleRef.APIGroup != "rbac.authorization.k8s.io" ||
+		len(b.Subjects) != 1 || b.Subjects[0].Kind != "ServiceAccount" || b.Subjects[0].Name != sa.Name || b.Subjects[0].Namespace != "guard" ||
+		d.Spec.Template.Spec.ServiceAccountName != sa.Name {
+		t.Errorf("binding %+v does not bind the ClusterRole to the Deployment's ServiceAccount %s/%s", b, sa.Namespace, sa.Name)
+	}
+	cfg, err := ParseConfig([]byte(on["ConfigMap"].(*corev1.ConfigMap).Data["admission.yaml"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Kubernetes == nil || !cfg.Kubernetes.InCluster || cfg.Kubernetes.Interval() != DefaultReconcileInterval ||
+		cfg.EnvironmentLabel != "safeguard.dev/environment" || fmt.Sprint(cfg.Exempt.Namespaces) != "[kube-system guard]" {
+		t.Errorf("installed config %+v", cfg)
+	}
+
+	off := decodeStrict(t, must(Manifests(ManifestOptions{CertManager: true, Namespace: "guard", NoClusterAccess: true})))
+	if _, ok := off["ClusterRole"]; ok {
+		t.Error("ClusterRole without cluster access")
+	}
+	if _, ok := off["ClusterRoleBinding"]; ok {
+		t.Error("ClusterRoleBinding without cluster access")
+	}
+	if a := off["Deployment"].(*appsv1.Deployment).Spec.Template.Spec.AutomountServiceAccountToken; a == nil || *a {
+		t.Error("without cluster access the webhook calls no API: no service account token")
+	}
+	cfg, err = ParseConfig([]byte(off["ConfigMap"].(*corev1.ConfigMap).Data["admission.yaml"]))
+	if err != nil || cfg.Kubernetes != nil || cfg.EnvironmentLabel != "" {
+		t.Errorf("config without cluster access %+v %v", cfg, err)
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func TestManifestsAreValidObjects(t *testing.T) {
@@ -137,9 +199,9 @@ func TestManifestsAreValidObjects(t *testing.T) {
 		if ns == "" {
 			ns = "safeguard"
 		}
-		want := 7
+		want := 9 // with the ClusterRole and its binding
 		if o.CertManager {
-			want = 9
+			want = 11
 		}
 		if len(objs) != want {
 			t.Fatalf("%d objects, want %d", len(objs), want)
@@ -256,7 +318,7 @@ func normalise(t *testing.T, b []byte) []string {
 }
 
 // The Helm chart renders the same objects as `admission manifests`, for
-// both certificate sources; with the helm binary present ($SAFEGUARD_TEST_HELM,
+// both certificate sources, with and without cluster access; with the helm binary present ($SAFEGUARD_TEST_HELM,
 // which scripts/test.sh sets, or helm on PATH), helm's own rendering is
 // compared as well.
 func TestHelmChartMatchesManifests(t *testing.T) {
@@ -269,6 +331,11 @@ func TestHelmChartMatchesManifests(t *testing.T) {
 		{ManifestOptions{CertManager: true, Namespace: "guard"}, nil, nil},
 		{ManifestOptions{CABundle: []byte(ca), Namespace: "guard"}, map[string]any{"certManager": map[string]any{"enabled": false}, "caBundle": ca},
 			[]string{"--set", "certManager.enabled=false", "--set-string", "caBundle=" + ca}},
+		{ManifestOptions{CertManager: true, Namespace: "guard", NoClusterAccess: true}, map[string]any{"clusterAccess": false},
+			[]string{"--set", "clusterAccess=false"}},
+		{ManifestOptions{CABundle: []byte(ca), Namespace: "guard", NoClusterAccess: true},
+			map[string]any{"certManager": map[string]any{"enabled": false}, "caBundle": ca, "clusterAccess": false},
+			[]string{"--set", "certManager.enabled=false", "--set-string", "caBundle=" + ca, "--set", "clusterAccess=false"}},
 	} {
 		want, err := Manifests(c.opts)
 		if err != nil {

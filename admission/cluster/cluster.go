@@ -1,6 +1,9 @@
-// Package cluster lists what runs in a Kubernetes cluster with client-go,
-// for reconciling the deployment inventory (admission.Reconcile). The
-// inventory records top-level workloads — the object admission saw, a
+// Package cluster connects the admission webhook to its Kubernetes cluster
+// with client-go: namespace labels from a watched cache (Namespaces, for
+// the environment and the policy's context.labels), and what runs now, for
+// reconciling the deployment inventory (Lister, admission.Reconcile, run
+// on a schedule by Reconciler; Start wires both from the admission
+// config). The inventory records top-level workloads — the object admission saw, a
 // Deployment rather than its ReplicaSets and Pods — so a running Pod is
 // traced up its controller owner references: Pod → ReplicaSet →
 // Deployment, Pod → Job → CronJob, Pod → StatefulSet, DaemonSet or

@@ -10,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/safeguard-dev/safeguard/admission"
+	"github.com/safeguard-dev/safeguard/admission/cluster"
 	"github.com/safeguard-dev/safeguard/gate"
 	"github.com/safeguard-dev/safeguard/policy"
 	"github.com/safeguard-dev/safeguard/registry"
@@ -45,7 +47,7 @@ type admissionSetup struct {
 }
 
 func (s *admissionSetup) flags(cmd *cobra.Command, e *env) {
-	cmd.Flags().StringVar(&s.config, "config", "", "admission config YAML (cluster, environments, exempt, pin, failure_mode, budget)")
+	cmd.Flags().StringVar(&s.config, "config", "", "admission config YAML (cluster, environments, environment_label, exempt, pin, failure_mode, budget, kubernetes)")
 	cmd.Flags().StringVar(&s.policy, "policy", "", "policy file for the gate")
 	cmd.Flags().StringVar(&s.db, "db", e.defaultDB(), "store file (facts per digest; deployment inventory)")
 	cmd.Flags().StringVar(&s.registries, "registries", "", "registries file (YAML, as for 'registry crawl') with credentials per host")
@@ -57,7 +59,8 @@ func (s *admissionSetup) loadConfig() (admission.Config, error) {
 }
 
 // loadAdmissionConfig reads the admission config file named by flag; no
-// file is the zero config (defaults).
+// file is the zero config (defaults). A relative kubeconfig path is
+// relative to the file, as a policy's trust_policy is to the policy.
 func loadAdmissionConfig(flag, path string) (admission.Config, error) {
 	if path == "" {
 		return admission.Config{}, nil
@@ -70,11 +73,33 @@ func loadAdmissionConfig(flag, path string) (admission.Config, error) {
 	if err != nil {
 		return admission.Config{}, usageError{fmt.Errorf("%s: %w", path, err)}
 	}
+	if k := cfg.Kubernetes; k != nil && k.Kubeconfig != "" && !filepath.IsAbs(k.Kubeconfig) {
+		k.Kubeconfig = filepath.Join(filepath.Dir(path), k.Kubeconfig)
+	}
 	return cfg, nil
 }
 
+// connectCluster starts what the config's kubernetes block asks for
+// (namespace labels, reconciliation of st); nil without the block, and
+// then nothing calls the API server. path names the config in errors.
+func (e *env) connectCluster(ctx context.Context, path string, cfg admission.Config, st *sqlite.Store, log *slog.Logger) (*cluster.Connection, error) {
+	if cfg.Kubernetes == nil {
+		return nil, nil
+	}
+	client, err := cluster.NewClient(cfg.Kubernetes)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s: %w", path, err)}
+	}
+	conn, err := cluster.Start(ctx, client, cfg, st, log, e.now)
+	if err != nil {
+		return nil, fmt.Errorf("%s: connect to the cluster: %w", path, err)
+	}
+	return conn, nil
+}
+
 // webhook opens the store and builds the webhook; close releases the store.
-func (s *admissionSetup) webhook(ctx context.Context, e *env, log *slog.Logger) (w *admission.Webhook, closeFn func(), err error) {
+// connect (serve, not review) starts the config's cluster connection.
+func (s *admissionSetup) webhook(ctx context.Context, e *env, log *slog.Logger, connect bool) (w *admission.Webhook, closeFn func(), err error) {
 	cfg, err := s.loadConfig()
 	if err != nil {
 		return nil, nil, err
@@ -91,13 +116,30 @@ func (s *admissionSetup) webhook(ctx context.Context, e *env, log *slog.Logger) 
 		}
 	}
 	decisions := gate.NewBatchLog(st, log)
-	closeAll := func() { decisions.Close(); st.Close() }
+	var conn *cluster.Connection
+	closeAll := func() {
+		if conn != nil {
+			conn.Close() // before the store it reconciles
+		}
+		decisions.Close()
+		st.Close()
+	}
 	eval, err := e.newAdmissionEvaluator(s.policy, rcfg, s.insecure, cfg, st, decisions)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
 	}
-	w, err = admission.New(admission.Options{Evaluator: eval, Config: cfg, Inventory: st, Logger: log, Now: e.now})
+	opts := admission.Options{Evaluator: eval, Config: cfg, Inventory: st, Logger: log, Now: e.now}
+	if connect {
+		if conn, err = e.connectCluster(ctx, s.config, cfg, st, log); err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		if conn != nil {
+			opts.Namespaces = conn.Namespaces
+		}
+	}
+	w, err = admission.New(opts)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
@@ -125,7 +167,12 @@ over HTTPS. The certificate and key files are re-read when they change
 (cert-manager rotates them in place). --self-signed DIR creates a development
 CA and serving certificate in DIR when it holds none, and prints the caBundle
 to put in the webhook configurations (or pass to 'admission manifests
---ca-bundle DIR/ca.crt').`,
+--ca-bundle DIR/ca.crt').
+
+With a kubernetes block in --config ({in_cluster: true} or {kubeconfig:
+FILE}), serve watches namespace labels (environment_label, the policy's
+context.labels) and reconciles the deployment inventory against the
+running Pods every reconcile_interval (default 10m, 0: never).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (selfSigned != "") == (certFile != "" || keyFile != "") || (selfSigned == "" && (certFile == "" || keyFile == "")) {
@@ -133,7 +180,7 @@ to put in the webhook configurations (or pass to 'admission manifests
 			}
 			ctx := cmd.Context()
 			log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-			w, closeStore, err := s.webhook(ctx, e, log)
+			w, closeStore, err := s.webhook(ctx, e, log, true)
 			if err != nil {
 				return err
 			}
@@ -193,7 +240,9 @@ func (e *env) admissionReviewCommand() *cobra.Command {
 		Long: `review answers an AdmissionReview read from FILE ('-' for stdin) exactly as the
 webhook would, and prints the AdmissionReview response JSON. It exits 1 when
 the request is denied, so CI can check cluster manifests; --mutate prints the
-mutating webhook's answer with its digest-pinning patch.`,
+mutating webhook's answer with its digest-pinning patch. review never calls
+the API server: the config's kubernetes block is ignored, and environments
+come from its namespace globs.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
@@ -210,7 +259,7 @@ mutating webhook's answer with its digest-pinning patch.`,
 			if err := admission.CheckReview(body); err != nil {
 				return usageError{fmt.Errorf("%s: %w", name, err)}
 			}
-			w, closeStore, err := s.webhook(cmd.Context(), e, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+			w, closeStore, err := s.webhook(cmd.Context(), e, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), false)
 			if err != nil {
 				return err
 			}
@@ -236,7 +285,7 @@ func (e *env) admissionManifestsCommand() *cobra.Command {
 	var o admission.ManifestOptions
 	var caFile string
 	cmd := &cobra.Command{
-		Use:   "manifests (--cert-manager | --ca-bundle FILE) [--namespace NS] [--image IMAGE]",
+		Use:   "manifests (--cert-manager | --ca-bundle FILE) [--namespace NS] [--image IMAGE] [--no-cluster-access]",
 		Short: "Print the Kubernetes objects that install the webhook",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -264,5 +313,6 @@ func (e *env) admissionManifestsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&caFile, "ca-bundle", "", "PEM CA that signed the serving certificate in Secret safeguard-webhook-tls")
 	cmd.Flags().StringVar(&o.FailurePolicy, "failure-policy", "Fail", "Fail or Ignore when the webhook cannot be reached")
 	cmd.Flags().Int32Var(&o.TimeoutSeconds, "timeout", 10, "timeoutSeconds of the webhook configurations (1-30)")
+	cmd.Flags().BoolVar(&o.NoClusterAccess, "no-cluster-access", false, "no ClusterRole or service account token: environments from namespace globs only, no inventory reconciliation")
 	return cmd
 }

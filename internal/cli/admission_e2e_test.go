@@ -21,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/safeguard-dev/safeguard/store"
 	"github.com/safeguard-dev/safeguard/store/sqlite"
 )
@@ -362,11 +365,31 @@ func TestServeAdmission(t *testing.T) {
 // SQLite store, with the baseline-style policy, the batched decision log
 // and the inventory: what a production request costs in-process. Reports
 // p50 and p99 per review besides ns/op.
-func BenchmarkAdmissionReviewRealGate(b *testing.B) {
+func BenchmarkAdmissionReviewRealGate(b *testing.B) { benchRealGate(b, false) }
+
+// BenchmarkAdmissionReviewRealGateNamespaceLabels is the same review with
+// the webhook connected to a cluster (an API server over HTTP): the
+// namespace's labels (three, as a real namespace has) come from the
+// informer and go to the gate with every question.
+func BenchmarkAdmissionReviewRealGateNamespaceLabels(b *testing.B) { benchRealGate(b, true) }
+
+func benchRealGate(b *testing.B, withCluster bool) {
 	gw := newGateWorld(b)
 	w := gw.w
 	s := admissionSetup{policy: gw.policy, db: gw.db, insecure: true}
-	wh, closeStore, err := s.webhook(context.Background(), &env{stdout: io.Discard, stderr: io.Discard, now: func() time.Time { return fixedNow }, getenv: func(string) string { return "" }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if withCluster {
+		api := &fakeAPIServer{namespaces: map[string]map[string]string{"dev": {"kubernetes.io/metadata.name": "dev", "team": "web", "safeguard.dev/environment": "staging"}},
+			pods: []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Namespace: "dev", Name: "p"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}}, stop: make(chan struct{})}
+		srv := httptest.NewServer(api)
+		b.Cleanup(func() { close(api.stop); srv.Close() })
+		dir := b.TempDir()
+		writeKubeconfig(b, dir, srv.URL)
+		s.config = filepath.Join(dir, "admission.yaml")
+		if err := os.WriteFile(s.config, []byte("environment_label: safeguard.dev/environment\nkubernetes: {kubeconfig: kubeconfig, reconcile_interval: 0}\n"), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wh, closeStore, err := s.webhook(context.Background(), &env{stdout: io.Discard, stderr: io.Discard, now: func() time.Time { return fixedNow }, getenv: func(string) string { return "" }}, slog.New(slog.NewTextHandler(io.Discard, nil)), withCluster)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,6 +22,11 @@ func TestAdmissionManifests(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	golden(t, "admission-manifests-ca-bundle.yaml", out)
+	code, out, errOut = run(t, "admission", "manifests", "--cert-manager", "--no-cluster-access")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "admission-manifests-no-cluster-access.yaml", out)
 	for _, args := range [][]string{
 		{"admission", "manifests"},
 		{"admission", "manifests", "--cert-manager", "--ca-bundle", "testdata/admission/ca.crt"},

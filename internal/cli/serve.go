@@ -133,12 +133,13 @@ func (e *env) serveFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().StringVar(&o.admissionCert, "admission-cert", "", "webhook TLS certificate file (PEM), reloaded on change")
 	cmd.Flags().StringVar(&o.admissionKey, "admission-key", "", "webhook TLS key file (PEM), reloaded on change")
 	cmd.Flags().StringVar(&o.admissionSelfSigned, "admission-self-signed", "", "development: create (once) and serve a self-signed webhook pair in DIR")
-	cmd.Flags().StringVar(&o.admissionConfig, "admission-config", "", "admission config YAML (cluster, environments, exempt, pin, failure_mode, budget)")
+	cmd.Flags().StringVar(&o.admissionConfig, "admission-config", "", "admission config YAML (cluster, environments, environment_label, exempt, pin, failure_mode, budget, kubernetes)")
 }
 
 // startAdmission serves the webhooks on their own HTTPS listener with the
-// policy gate; the returned stop shuts the server down.
-func (e *env) startAdmission(st *sqlite.Store, cfg *registry.Config, o serveOptions, log *slog.Logger, decisions gate.DecisionLog) (g *gate.Gate, stop func(), err error) {
+// policy gate, connected to the cluster when the admission config says so;
+// the returned stop shuts the server and the connection down.
+func (e *env) startAdmission(ctx context.Context, st *sqlite.Store, cfg *registry.Config, o serveOptions, log *slog.Logger, decisions gate.DecisionLog) (g *gate.Gate, stop func(), err error) {
 	acfg, err := loadAdmissionConfig("--admission-config", o.admissionConfig)
 	if err != nil {
 		return nil, nil, err
@@ -147,14 +148,29 @@ func (e *env) startAdmission(st *sqlite.Store, cfg *registry.Config, o serveOpti
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := admission.New(admission.Options{Evaluator: eval, Config: acfg, Inventory: st, Logger: log, Now: e.now})
+	conn, err := e.connectCluster(ctx, o.admissionConfig, acfg, st, log)
 	if err != nil {
+		return nil, nil, err
+	}
+	disconnect := func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}
+	opts := admission.Options{Evaluator: eval, Config: acfg, Inventory: st, Logger: log, Now: e.now}
+	if conn != nil {
+		opts.Namespaces = conn.Namespaces
+	}
+	w, err := admission.New(opts)
+	if err != nil {
+		disconnect()
 		return nil, nil, err
 	}
 	certFile, keyFile := o.admissionCert, o.admissionKey
 	if o.admissionSelfSigned != "" {
 		ca, c, k, err := admission.LoadOrCreateSelfSigned(o.admissionSelfSigned, "safeguard-webhook", "safeguard", e.now())
 		if err != nil {
+			disconnect()
 			return nil, nil, fmt.Errorf("self-signed certificate in %s: %w", o.admissionSelfSigned, err)
 		}
 		certFile, keyFile = c, k
@@ -162,10 +178,12 @@ func (e *env) startAdmission(st *sqlite.Store, cfg *registry.Config, o serveOpti
 	}
 	certs, err := admission.LoadCertFiles(certFile, keyFile, log)
 	if err != nil {
+		disconnect()
 		return nil, nil, err
 	}
 	ln, err := net.Listen("tcp", o.admissionListen)
 	if err != nil {
+		disconnect()
 		return nil, nil, fmt.Errorf("listen %s: %w", o.admissionListen, err)
 	}
 	srv := admission.NewServer(w.Handler(), certs.TLSConfig())
@@ -182,6 +200,7 @@ func (e *env) startAdmission(st *sqlite.Store, cfg *registry.Config, o serveOpti
 		defer cancel()
 		_ = srv.Shutdown(shut)
 		<-done
+		disconnect()
 	}, nil
 }
 
@@ -237,7 +256,7 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 	if o.admissionListen != "" {
 		decisions := gate.NewBatchLog(st, log)
 		defer decisions.Close()
-		g, stop, err := e.startAdmission(st, cfg, o, log, decisions)
+		g, stop, err := e.startAdmission(ctx, st, cfg, o, log, decisions)
 		if err != nil {
 			return err
 		}

@@ -117,6 +117,17 @@ func TestBaseImagesConformance(t *testing.T) {
 	})
 }
 
+func TestRetainSeenBeforeConformance(t *testing.T) {
+	storetest.RunRetainSeenBefore(t, func(t *testing.T) storetest.RetainSeenBefore {
+		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
 func TestDeploymentsConformance(t *testing.T) {
 	storetest.RunDeployments(t, func(t *testing.T) storetest.Deployments {
 		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
