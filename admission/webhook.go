@@ -270,6 +270,7 @@ func (w *Webhook) answer(ctx context.Context, rv review, mutate bool) *admission
 		return allow()
 	}
 	in := gate.Input{Namespace: ns, Cluster: w.cfg.Cluster}
+	var nsWarning string
 	if w.namespaces != nil {
 		labels, err := w.namespaces.NamespaceLabels(ctx, ns)
 		if err != nil {
@@ -278,12 +279,17 @@ func (w *Webhook) answer(ctx context.Context, rv review, mutate bool) *admission
 				return deny(http.StatusInternalServerError, "safeguard: "+msg+" (fail-closed)")
 			}
 			w.log.Warn("admission: namespace labels", "namespace", ns, "err", err)
+			nsWarning = "safeguard: " + msg + "; evaluated without them (fail-open)"
 		}
 		in.Labels = labels
 	}
 	in.Environment = w.cfg.environment(ns, in.Labels)
 	w.evaluate(ctx, in, uses, order)
 	resp := w.respond(req, wl, uses, order, mutate)
+	if nsWarning != "" {
+		// The environment may be the wrong one: the person deploying is told.
+		resp.Warnings = append(resp.Warnings, nsWarning)
+	}
 	if resp.Allowed {
 		w.record(ctx, req, mutate, wl, uses, in.Environment)
 	}

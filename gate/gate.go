@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -396,14 +395,25 @@ type memoEntry struct {
 
 // memoKey identifies a reference in a context.
 func memoKey(reference string, in Input) string {
+	n := len(reference) + len(in.Environment) + len(in.Namespace) + len(in.Cluster) + 4
+	for k, v := range in.Labels {
+		n += len(k) + len(v) + 2
+	}
 	var b strings.Builder
-	b.Grow(len(reference) + len(in.Environment) + len(in.Namespace) + len(in.Cluster) + 4)
+	b.Grow(n)
 	for _, s := range []string{reference, in.Environment, in.Namespace, in.Cluster} {
 		b.WriteString(s)
 		b.WriteByte(0)
 	}
 	if len(in.Labels) > 0 {
-		keys := slices.Sorted(maps.Keys(in.Labels))
+		// A namespace has a handful of labels: sorted in a stack buffer,
+		// not a new slice per decision.
+		var buf [16]string
+		keys := buf[:0]
+		for k := range in.Labels {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
 		for _, k := range keys {
 			b.WriteString(k)
 			b.WriteByte('=')

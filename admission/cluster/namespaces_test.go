@@ -243,7 +243,7 @@ func (s *syncBuffer) String() string {
 
 // An API error is the webhook's failure mode to decide: fail-closed denies
 // naming the namespace and the error, fail-open admits (with the globs'
-// environment) and logs a warning.
+// environment), warns the client and logs a warning.
 func TestNamespaceAPIErrorFollowsFailureMode(t *testing.T) {
 	client := fake.NewClientset()
 	client.PrependReactor("get", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
@@ -273,6 +273,9 @@ func TestNamespaceAPIErrorFollowsFailureMode(t *testing.T) {
 		case admission.FailOpen:
 			if !r.allowed {
 				t.Errorf("fail-open denied: %s", r.message)
+			}
+			if len(r.warnings) != 1 || !strings.Contains(r.warnings[0], "namespace shop: labels unavailable") || !strings.Contains(r.warnings[0], "fail-open") {
+				t.Errorf("fail-open warnings %q: want one naming the namespace", r.warnings)
 			}
 			if in := g.last(t); in.Environment != "fallback" || in.Labels != nil {
 				t.Errorf("fail-open asked with %+v, want the glob's environment and no labels", in)
