@@ -18,7 +18,7 @@ import (
 // fetching the image on the spot when the store has never seen it. at is
 // when the facts were read from the store (now, or when the cached copy
 // was).
-func (g *Gate) facts(ctx context.Context, ref imageref.Ref) (_ policy.Facts, at time.Time, _ error) {
+func (g *Gate) facts(ctx context.Context, ref imageref.Ref, epoch uint64) (_ policy.Facts, at time.Time, _ error) {
 	f := refFacts(ref)
 	digest, err := g.resolve(ctx, ref)
 	if err != nil {
@@ -30,11 +30,11 @@ func (g *Gate) facts(ctx context.Context, ref imageref.Ref) (_ policy.Facts, at 
 		return cached, at, nil
 	}
 	at = time.Now()
-	f, err = g.gatherFacts(ctx, ref, f, at)
+	f, err = g.gatherFacts(ctx, ref, f, at, epoch)
 	return f, at, err
 }
 
-func (g *Gate) gatherFacts(ctx context.Context, ref imageref.Ref, f policy.Facts, at time.Time) (policy.Facts, error) {
+func (g *Gate) gatherFacts(ctx context.Context, ref imageref.Ref, f policy.Facts, at time.Time, epoch uint64) (policy.Facts, error) {
 	digest := f.Digest
 	images, index, err := g.images(ctx, digest)
 	if errors.Is(err, store.ErrNotFound) {
@@ -66,7 +66,7 @@ func (g *Gate) gatherFacts(ctx context.Context, ref imageref.Ref, f policy.Facts
 		}
 		return f, err
 	}
-	g.cacheFacts(digest, f, at)
+	g.cacheFacts(digest, f, at, epoch)
 	return f, nil
 }
 
@@ -85,16 +85,19 @@ func (g *Gate) cachedFacts(digest string) (policy.Facts, time.Time, bool) {
 	return e.facts, e.at, true
 }
 
-func (g *Gate) cacheFacts(digest string, f policy.Facts, at time.Time) {
+func (g *Gate) cacheFacts(digest string, f policy.Facts, at time.Time, epoch uint64) {
 	if g.o.FactsTTL <= 0 {
 		return
 	}
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.epoch != epoch {
+		return // read before an Invalidate: may be what it invalidated
+	}
 	if len(g.gathered) >= maxTagCache {
 		clear(g.gathered) // bounded: digests come from outside
 	}
 	g.gathered[digest] = factsEntry{facts: f, at: at}
-	g.mu.Unlock()
 }
 
 func refFacts(ref imageref.Ref) policy.Facts {

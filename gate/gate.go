@@ -137,6 +137,9 @@ type Gate struct {
 	// decided reuses whole decisions per reference and context (memoEntry).
 	decided  map[string]*memoEntry
 	inflight map[string]*flight
+	// epoch counts Invalidate calls: facts read, or a decision made, across
+	// one are not cached.
+	epoch uint64
 	// parsed caches how references parse: a cluster asks about a bounded
 	// set of strings, and the grammar's regular expressions cost more than
 	// the policy evaluation of a known digest.
@@ -175,6 +178,7 @@ type factsEntry struct {
 // the same process.
 func (g *Gate) Invalidate() {
 	g.mu.Lock()
+	g.epoch++ // what is being read now is not kept: it may predate the change
 	clear(g.gathered)
 	clear(g.decided)
 	g.mu.Unlock()
@@ -262,6 +266,9 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 // decision is complete), and logs it.
 func (g *Gate) evaluate(ctx context.Context, reference string, in Input, key string, start, now time.Time) (Decision, *memoEntry) {
 	d := Decision{Reference: reference, Verdict: Allow, Violations: []Violation{}, PolicyHash: g.o.Policy.Hash(), EvaluatedAt: now.UTC()}
+	g.mu.Lock()
+	epoch := g.epoch
+	g.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, g.o.Budget)
 	defer cancel()
 	// factsAt is when what decided was read from the store: a reused
@@ -278,7 +285,7 @@ func (g *Gate) evaluate(ctx context.Context, reference string, in Input, key str
 		for _, v := range pre.Violations {
 			d.Violations = append(d.Violations, Violation{Rule: v.Rule, Mode: v.Mode, Message: v.Message})
 		}
-	} else if facts, at, ferr := g.facts(ctx, ref); ferr != nil {
+	} else if facts, at, ferr := g.facts(ctx, ref, epoch); ferr != nil {
 		var inc *incomplete
 		if !errors.As(ferr, &inc) {
 			inc = &incomplete{reason: IncompleteStore, err: ferr}
@@ -308,7 +315,7 @@ func (g *Gate) evaluate(ctx context.Context, reference string, in Input, key str
 	if key != "" && d.Incomplete == "" {
 		// An incomplete decision is not reused: the registry may answer
 		// the next time.
-		e = g.memoise(key, d, factsAt, now)
+		e = g.memoise(key, d, factsAt, now, epoch)
 	}
 	g.log(context.WithoutCancel(ctx), d, in, e)
 	return d, e
@@ -439,16 +446,18 @@ func (g *Gate) memoised(key string, start, now time.Time) *memoEntry {
 	return e
 }
 
-func (g *Gate) memoise(key string, d Decision, at, now time.Time) *memoEntry {
+func (g *Gate) memoise(key string, d Decision, at, now time.Time, epoch uint64) *memoEntry {
 	// Reused decisions share these read-only slices; clipped, so an append
 	// by a caller copies rather than writes into another's answer.
 	d.Violations, d.Suppressed, d.ExpiredWaivers = slices.Clip(d.Violations), slices.Clip(d.Suppressed), slices.Clip(d.ExpiredWaivers)
 	e := &memoEntry{d: d, at: at, policyAt: now}
 	g.mu.Lock()
-	if len(g.decided) >= maxTagCache {
-		clear(g.decided) // bounded: references come from outside
+	if g.epoch == epoch {
+		if len(g.decided) >= maxTagCache {
+			clear(g.decided) // bounded: references come from outside
+		}
+		g.decided[key] = e
 	}
-	g.decided[key] = e
 	g.mu.Unlock()
 	return e
 }

@@ -208,3 +208,71 @@ func TestBatchLogCoalescesReusedDecisions(t *testing.T) {
 		})
 	}
 }
+
+// blockingStore is the real store with a hook: a read of an image's SBOMs
+// can be held, to change the store while a decision is being made.
+type blockingStore struct {
+	*sqlite.Store
+	mu      sync.Mutex
+	reads   int
+	hold    chan struct{} // when set, a read waits for it to close
+	entered chan struct{}
+}
+
+func (s *blockingStore) ImageSBOMs(ctx context.Context, digest string) ([]store.SBOM, error) {
+	s.mu.Lock()
+	s.reads++
+	hold, entered := s.hold, s.entered
+	s.hold = nil
+	s.mu.Unlock()
+	if hold != nil {
+		close(entered)
+		<-hold
+	}
+	return s.Store.ImageSBOMs(ctx, digest)
+}
+
+func (s *blockingStore) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads
+}
+
+// Facts read, and a decision made, while an Invalidate happens are not
+// kept: they may predate the change it announced (a feed import that
+// lands mid-decision is seen by the next decision, not 2 s later).
+func TestInvalidateDuringADecisionIsNotKept(t *testing.T) {
+	var bs *blockingStore
+	fx := setup(t, testPolicy, func(o *gate.Options) {
+		bs = &blockingStore{Store: o.Store.(*sqlite.Store)}
+		o.Store, o.FactsTTL = bs, time.Hour
+	})
+	ctx := context.Background()
+	ref := fx.w.Pinned("signed-clean")
+	fx.g.Evaluate(ctx, ref, gate.Input{}) // fetched into the store
+	fx.g.Invalidate()
+
+	hold, entered := make(chan struct{}), make(chan struct{})
+	bs.mu.Lock()
+	bs.hold, bs.entered = hold, entered
+	bs.mu.Unlock()
+	done := make(chan gate.Decision)
+	go func() { done <- fx.g.Evaluate(ctx, ref, gate.Input{}) }()
+	<-entered
+	fx.g.Invalidate() // the store changed while the decision was reading it
+	close(hold)
+	if d := <-done; d.Verdict != gate.Allow {
+		t.Fatalf("decision during the change: %+v", d)
+	}
+	before := bs.count()
+	fx.g.Evaluate(ctx, ref, gate.Input{})
+	if bs.count() == before {
+		t.Error("the next decision reused facts read before the Invalidate")
+	}
+	// Without a change in between, facts and decision are kept.
+	after := bs.count()
+	fx.g.Evaluate(ctx, ref, gate.Input{})
+	if bs.count() != after {
+		t.Error("a decision with nothing invalidated was not reused")
+	}
+}
