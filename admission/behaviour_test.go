@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -480,5 +481,35 @@ func TestQuoteMatchesStrconv(t *testing.T) {
 		if got, want := quote(s), fmt.Sprintf("%q", s); got != want {
 			t.Errorf("quote(%q) = %s, want %s", s, got, want)
 		}
+	}
+}
+
+// The config example in the README parses, strictly.
+func TestREADMEConfigExampleParses(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "- **Config** (`--config`, strict YAML):")
+	if i < 0 {
+		t.Fatal("README has no admission config example")
+	}
+	s = s[i:]
+	start := strings.Index(s, "```yaml\n")
+	end := strings.Index(s[start+8:], "```")
+	if start < 0 || end < 0 {
+		t.Fatal("README config example is not a yaml block")
+	}
+	var lines []string
+	for _, l := range strings.Split(s[start+8:start+8+end], "\n") {
+		lines = append(lines, strings.TrimPrefix(l, "  "))
+	}
+	c, err := ParseConfig([]byte(strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatalf("README config example: %v", err)
+	}
+	if c.Cluster != "eu-1" || c.Kubernetes == nil {
+		t.Errorf("README config example parsed as %+v", c)
 	}
 }
