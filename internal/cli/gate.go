@@ -172,12 +172,24 @@ func (e *env) runGate(ctx context.Context, f gateFlags, images []string) error {
 	return nil
 }
 
+// gateRetry is how hard a decision tries a registry: it has a budget of
+// seconds, not a crawl's patience (5 tries over ~4 s). A registry that
+// refuses connections or keeps failing is unreachable after three quick
+// tries, and a Retry-After longer than half the budget is not waited for.
+func gateRetry(budget time.Duration) registry.RetryPolicy {
+	if budget <= 0 {
+		budget = gate.DefaultBudget
+	}
+	return registry.RetryPolicy{MaxAttempts: 3, BaseDelay: 50 * time.Millisecond, MaxDelay: budget / 4, MaxRetryAfter: budget / 2, Budget: 20}
+}
+
 // newGate builds a gate over the store and the registries; decisions go to
 // log (nil: not logged).
 func (e *env) newGate(st *sqlite.Store, pol *policy.Policy, cfg *registry.Config, f gateFlags, caller string, log gate.DecisionLog) (*gate.Gate, error) {
 	o := gate.Options{
 		Policy: pol, Store: st, Now: e.now, Budget: f.budget, Caller: caller, FactsTTL: f.factsTTL, Log: log,
-		Source: &gate.Registries{Crawler: &registry.Crawler{Inventory: st, SBOMs: registrySBOMs{st: st, now: e.now}, Now: e.now, Getenv: e.getenv}, Config: cfg, Insecure: f.insecure},
+		Source: &gate.Registries{Crawler: &registry.Crawler{Inventory: st, SBOMs: registrySBOMs{st: st, now: e.now}, Now: e.now, Getenv: e.getenv,
+			Retry: gateRetry(f.budget)}, Config: cfg, Insecure: f.insecure},
 	}
 	if f.failOpen {
 		o.FailureMode = gate.FailOpen

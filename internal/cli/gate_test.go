@@ -7,11 +7,14 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -337,5 +340,27 @@ waivers:
 	code = e.run(context.Background(), []string{"gate", "--db", gw.db, "--policy", p, "--insecure", gw.w.Refs["vulnerable"]})
 	if code != 1 || !strings.Contains(later.String(), "~ expired CVE-2020-1938 (owner sec@acme.example, through 2026-12-31: AJP connector disabled)") {
 		t.Errorf("after expiry: exit %d\n%s", code, later.String())
+	}
+}
+
+// A registry that keeps failing is unreachable after a few quick tries,
+// not after the crawl's five: the decision says so well inside its budget
+// (the count of requests, not the time, is what is checked).
+func TestGateGivesUpOnAFailingRegistry(t *testing.T) {
+	var requests atomic.Int64
+	sick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	}))
+	defer sick.Close()
+	gw := newGateWorld(t)
+	ref := strings.TrimPrefix(sick.URL, "http://") + "/acme/app:1.0"
+	code, out, _ := gw.gate(t, nil, "--budget", "30s", "--format", "json", ref)
+	if code != ExitFail || !strings.Contains(out, `"incomplete": "registry_unreachable"`) {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	// One version check and one HEAD, each tried three times.
+	if n := requests.Load(); n > 6 {
+		t.Errorf("%d requests to a registry answering 503, want at most 6", n)
 	}
 }
