@@ -7,12 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/safeguard-dev/safeguard/gate"
 	"github.com/safeguard-dev/safeguard/registry"
+	"github.com/safeguard-dev/safeguard/store"
 	"github.com/safeguard-dev/safeguard/store/sqlite"
 )
 
@@ -70,5 +72,67 @@ func TestServeGate(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// serve prunes decision-log rows older than --decision-retention (at start,
+// then hourly); a row whose last decision is recent stays.
+func TestServePrunesOldDecisions(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := sqlite.Open(ctx, t.TempDir()+"/d.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	old, recent := fixedNow.Add(-100*24*time.Hour), fixedNow.Add(-24*time.Hour)
+	if err := st.PutDecisions(ctx, []store.DecisionRecord{
+		{At: old, Reference: "old", Verdict: gate.Allow, Detail: []byte(`{}`)},
+		{At: old, LastAt: recent, Repeats: 3, Reference: "still-asked", Verdict: gate.Allow, Detail: []byte(`{}`)},
+		{At: recent, Reference: "recent", Verdict: gate.Deny, Detail: []byte(`{}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, now: func() time.Time { return fixedNow }, getenv: func(string) string { return "" }}
+	done := make(chan error, 1)
+	go func() {
+		done <- e.serve(ctx, st, &registry.Config{}, serveOptions{noKEV: true, noEPSS: true, feedInterval: time.Hour, decisionRetention: 90 * 24 * time.Hour}, ln, nil)
+	}()
+	refs := func() []string {
+		var out []string
+		ds, _ := st.Decisions(ctx, store.DecisionFilter{})
+		for _, d := range ds {
+			out = append(out, d.Reference)
+		}
+		return out
+	}
+	waitFor(t, "pruned", func() bool { return len(refs()) == 2 })
+	if got := strings.Join(refs(), " "); got != "recent still-asked" {
+		t.Errorf("left %q, want the recent and the still-asked rows", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServeRefusesNegativeRetention(t *testing.T) {
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, now: func() time.Time { return fixedNow }, getenv: func(string) string { return "" }}
+	dir := t.TempDir()
+	db, cfg := dir+"/never.db", dir+"/registries.yaml"
+	if err := os.WriteFile(cfg, []byte("registries: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.run(context.Background(), []string{"serve", "--config", cfg, "--db", db, "--decision-retention", "-1h"}); code != ExitError || !strings.Contains(errb.String(), "--decision-retention -1h0m0s is negative") {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("a refused serve created its store")
 	}
 }

@@ -32,14 +32,24 @@ type serveOptions struct {
 	osvURL, kevURL, epssURL         string
 	noKEV, noEPSS                   bool
 	feedInterval, rematchInt        time.Duration
+	decisionRetention               time.Duration
 	policy                          string // policy file for POST /api/v1/gate
 	// The admission webhook, served over HTTPS on its own listener when
 	// admissionListen is set (Kubernetes calls webhooks over TLS only).
 	admissionListen, admissionCert, admissionKey, admissionSelfSigned, admissionConfig string
 }
 
-// checkAdmission validates the webhook flags before anything is opened.
+// defaultDecisionRetention keeps the decision log for 90 days: long enough
+// to answer "what was admitted last quarter", bounded for a webhook that
+// decides all day.
+const defaultDecisionRetention = 90 * 24 * time.Hour
+
+// checkAdmission validates the webhook (and decision-log) flags before
+// anything is opened.
 func (o serveOptions) checkAdmission() error {
+	if o.decisionRetention < 0 {
+		return usageError{fmt.Errorf("--decision-retention %s is negative (0 keeps every decision)", o.decisionRetention)}
+	}
 	if o.admissionListen == "" {
 		if o.admissionCert != "" || o.admissionKey != "" || o.admissionSelfSigned != "" || o.admissionConfig != "" {
 			return usageError{errors.New("--admission-cert, --admission-key, --admission-self-signed and --admission-config need --admission-listen")}
@@ -129,6 +139,7 @@ func (e *env) serveFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().BoolVar(&o.noEPSS, "no-epss", false, "do not sync EPSS scores online")
 	cmd.Flags().DurationVar(&o.feedInterval, "feed-interval", 6*time.Hour, "time between feed syncs (0: only at start)")
 	cmd.Flags().DurationVar(&o.rematchInt, "rematch-interval", 24*time.Hour, "time between full re-matches (0: never)")
+	cmd.Flags().DurationVar(&o.decisionRetention, "decision-retention", defaultDecisionRetention, "how long decision-log rows are kept, pruned hourly (0: forever)")
 	cmd.Flags().StringVar(&o.admissionListen, "admission-listen", "", "serve the Kubernetes admission webhooks over HTTPS on this address (needs --policy)")
 	cmd.Flags().StringVar(&o.admissionCert, "admission-cert", "", "webhook TLS certificate file (PEM), reloaded on change")
 	cmd.Flags().StringVar(&o.admissionKey, "admission-key", "", "webhook TLS key file (PEM), reloaded on change")
@@ -326,6 +337,15 @@ func (e *env) serve(ctx context.Context, st *sqlite.Store, cfg *registry.Config,
 			}
 			defer invalidate()
 			return e.rematchAll(ctx, st)
+		}})
+	}
+	if o.decisionRetention > 0 {
+		jobs = append(jobs, scheduler.Job{Name: "decision-retention", Interval: time.Hour, Run: func(ctx context.Context, _ string) error {
+			n, err := st.PruneDecisions(ctx, e.now().Add(-o.decisionRetention))
+			if err == nil && n > 0 {
+				log.Info("decision log pruned", "rows", n, "older_than", o.decisionRetention.String())
+			}
+			return err
 		}})
 	}
 	sched := scheduler.New(log, e.now, jobs...)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/safeguard-dev/safeguard/store"
 )
@@ -112,4 +113,14 @@ func (s *Store) PutDecisions(ctx context.Context, ds []store.DecisionRecord) err
 		}
 		return nil
 	})
+}
+
+// PruneDecisions removes the decision-log rows whose last decision was
+// made before cutoff, and returns how many it removed.
+func (s *Store) PruneDecisions(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM decisions WHERE last_at < ?`, fmtTime(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("prune decisions: %w", err)
+	}
+	return res.RowsAffected()
 }

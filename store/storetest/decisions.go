@@ -15,6 +15,7 @@ type DecisionLog interface {
 	PutDecision(ctx context.Context, d store.DecisionRecord) (int64, error)
 	PutDecisions(ctx context.Context, ds []store.DecisionRecord) error
 	Decisions(ctx context.Context, f store.DecisionFilter) ([]store.DecisionRecord, error)
+	PruneDecisions(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
 // RunDecisions runs the decision-log part of the suite.
@@ -64,6 +65,30 @@ func RunDecisions(t *testing.T, open func(t *testing.T) DecisionLog) {
 		}
 		if got[0].Repeats != 1 || !got[0].LastAt.Equal(plain.At) {
 			t.Errorf("plain row: repeats %d, last_at %v, want 1 and %v", got[0].Repeats, got[0].LastAt, plain.At)
+		}
+	})
+	t.Run("DecisionRetention", func(t *testing.T) {
+		s := open(t)
+		ctx := context.Background()
+		rows := []store.DecisionRecord{
+			{At: t0, Reference: "old", Verdict: "allow", Detail: []byte(`{}`)},
+			// Began before the cut-off, last made after it: kept.
+			{At: t0, LastAt: t0.Add(2 * time.Hour), Repeats: 9, Reference: "spanning", Verdict: "allow", Detail: []byte(`{}`)},
+			{At: t0.Add(3 * time.Hour), Reference: "new", Verdict: "deny", Detail: []byte(`{}`)},
+		}
+		if err := s.PutDecisions(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.PruneDecisions(ctx, t0.Add(time.Hour))
+		if err != nil || n != 1 {
+			t.Fatalf("pruned %d, %v; want 1", n, err)
+		}
+		var left []string
+		for _, d := range must(s.Decisions(ctx, store.DecisionFilter{})) {
+			left = append(left, d.Reference)
+		}
+		if len(left) != 2 || left[0] != "new" || left[1] != "spanning" {
+			t.Errorf("left %v, want [new spanning]", left)
 		}
 	})
 	t.Run("DecisionDetailMustBeJSON", func(t *testing.T) {
