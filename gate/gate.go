@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -400,17 +401,18 @@ type memoEntry struct {
 	policyAt time.Time // the policy clock when it was evaluated
 }
 
-// memoKey identifies a reference in a context.
+// memoKey identifies a reference in a context. Every string is written
+// after its length, so no choice of strings (a label value holding NUL or
+// "=", which POST /api/v1/gate accepts) spells another context's key.
 func memoKey(reference string, in Input) string {
-	n := len(reference) + len(in.Environment) + len(in.Namespace) + len(in.Cluster) + 4
+	n := len(reference) + len(in.Environment) + len(in.Namespace) + len(in.Cluster) + 4*binary.MaxVarintLen32
 	for k, v := range in.Labels {
-		n += len(k) + len(v) + 2
+		n += len(k) + len(v) + 2*binary.MaxVarintLen32
 	}
 	var b strings.Builder
 	b.Grow(n)
 	for _, s := range []string{reference, in.Environment, in.Namespace, in.Cluster} {
-		b.WriteString(s)
-		b.WriteByte(0)
+		keyField(&b, s)
 	}
 	if len(in.Labels) > 0 {
 		// A namespace has a handful of labels: sorted in a stack buffer,
@@ -422,13 +424,22 @@ func memoKey(reference string, in Input) string {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			b.WriteString(k)
-			b.WriteByte('=')
-			b.WriteString(in.Labels[k])
-			b.WriteByte(0)
+			keyField(&b, k)
+			keyField(&b, in.Labels[k])
 		}
 	}
 	return b.String()
+}
+
+// keyField writes s prefixed by its length.
+func keyField(b *strings.Builder, s string) {
+	if len(s) < 0x80 {
+		b.WriteByte(byte(len(s))) // the uvarint of a short string: one byte
+	} else {
+		var l [binary.MaxVarintLen64]byte
+		b.Write(binary.AppendUvarint(l[:0], uint64(len(s))))
+	}
+	b.WriteString(s)
 }
 
 func (g *Gate) memoised(key string, start, now time.Time) *memoEntry {
