@@ -246,6 +246,12 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 		key = memoKey(reference, in)
 		e := g.memoised(key, start, now)
 		if e == nil {
+			// One budget for the call: time spent waiting for the same
+			// question in flight is spent from it, so a waiter whose
+			// evaluation ran out of time does not start a budget anew.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, start.Add(g.o.Budget))
+			defer cancel()
 			var f *flight
 			if f, e = g.join(ctx, key); f != nil {
 				// This call evaluates; the same questions asked meanwhile
@@ -290,6 +296,9 @@ func (g *Gate) evaluate(ctx context.Context, reference string, in Input, key str
 		var inc *incomplete
 		if !errors.As(ferr, &inc) {
 			inc = &incomplete{reason: IncompleteStore, err: ferr}
+			if ctx.Err() != nil {
+				inc.reason = IncompleteBudget // the store read was cut short by the budget
+			}
 		}
 		d.Digest = facts.Digest
 		d.Incomplete = inc.reason
@@ -329,8 +338,9 @@ type flight struct {
 }
 
 // join returns the answer of an evaluation of key in flight (waiting for
-// it within the budget), or makes the caller the one that evaluates: f is
-// then not nil and the caller must land it.
+// it until ctx, which carries the call's budget, ends), or makes the
+// caller the one that evaluates: f is then not nil and the caller must
+// land it.
 func (g *Gate) join(ctx context.Context, key string) (f *flight, e *memoEntry) {
 	g.mu.Lock()
 	other := g.inflight[key]
@@ -342,13 +352,10 @@ func (g *Gate) join(ctx context.Context, key string) (f *flight, e *memoEntry) {
 	if other == nil {
 		return f, nil
 	}
-	t := time.NewTimer(g.o.Budget)
-	defer t.Stop()
 	select {
 	case <-other.done:
 		return nil, other.e // nil: incomplete, so this call tries itself
 	case <-ctx.Done():
-	case <-t.C:
 	}
 	return nil, nil
 }
@@ -386,7 +393,7 @@ func (g *Gate) reused(ctx context.Context, e *memoEntry, in Input, start, now ti
 	d := e.d
 	d.EvaluatedAt = now.UTC()
 	d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
-	g.log(ctx, d, in, e)
+	g.log(context.WithoutCancel(ctx), d, in, e) // logged even if the budget ends now
 	return d
 }
 

@@ -2,10 +2,12 @@ package gate_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/safeguard-dev/safeguard/gate"
+	"github.com/safeguard-dev/safeguard/imageref"
 )
 
 // A reused decision must never cross to another context, however the
@@ -54,5 +56,65 @@ rules:
 				t.Errorf("Reuse in the strict context %q: %s", c.pci, d.Verdict)
 			}
 		})
+	}
+}
+
+// hangingSource is a registry that never answers: Resolve returns when
+// its context ends, and records the deadline it was given.
+type hangingSource struct {
+	mu        sync.Mutex
+	deadlines []time.Time
+	entered   chan struct{} // receives once per Resolve
+}
+
+func (s *hangingSource) Resolve(ctx context.Context, _ imageref.Ref) (string, error) {
+	dl, _ := ctx.Deadline()
+	s.mu.Lock()
+	s.deadlines = append(s.deadlines, dl)
+	s.mu.Unlock()
+	s.entered <- struct{}{}
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+func (s *hangingSource) Fetch(ctx context.Context, _ imageref.Ref) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// The budget bounds one Evaluate call, waiting for the same question in
+// flight included: a caller that joins an evaluation which then runs out
+// of time must not start a second full budget of its own (two concurrent
+// POST /api/v1/gate calls for an image on a registry that hangs would
+// otherwise answer the second after twice the budget).
+func TestWaitingForAnEvaluationStaysWithinTheBudget(t *testing.T) {
+	const budget = 400 * time.Millisecond
+	src := &hangingSource{entered: make(chan struct{}, 4)}
+	fx := setup(t, testPolicy, func(o *gate.Options) {
+		o.FactsTTL, o.Budget, o.Source = time.Hour, budget, src
+	})
+	ctx := context.Background()
+	ref := "registry.invalid/team/app:1.0" // a tag: resolved by the hanging registry
+	first := make(chan gate.Decision)
+	go func() { first <- fx.g.Evaluate(ctx, ref, gate.Input{}) }()
+	<-src.entered // the first evaluation is in flight
+	asked := time.Now()
+	second := make(chan gate.Decision)
+	go func() { second <- fx.g.Evaluate(ctx, ref, gate.Input{}) }()
+	if d := <-first; d.Incomplete != gate.IncompleteBudget {
+		t.Fatalf("first: %+v", d)
+	}
+	d := <-second
+	if d.Incomplete != gate.IncompleteBudget || d.Verdict != gate.Deny {
+		t.Errorf("second: %+v", d)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	// The second call may try the registry itself with what is left of
+	// its budget, never with a new one.
+	for _, dl := range src.deadlines[1:] {
+		if over := dl.Sub(asked.Add(budget)); over > budget/4 {
+			t.Errorf("the waiting call asked the registry with a deadline %v past its own budget", over)
+		}
 	}
 }
