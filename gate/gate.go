@@ -182,6 +182,9 @@ func (g *Gate) Invalidate() {
 	g.epoch++ // what is being read now is not kept: it may predate the change
 	clear(g.gathered)
 	clear(g.decided)
+	// Nor is it the answer for questions asked from now on: they start
+	// their own evaluation (land deletes only its own flight).
+	clear(g.inflight)
 	g.mu.Unlock()
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/safeguard-dev/safeguard/gate"
 	"github.com/safeguard-dev/safeguard/imageref"
+	"github.com/safeguard-dev/safeguard/store/sqlite"
 )
 
 // A reused decision must never cross to another context, however the
@@ -117,4 +118,46 @@ func TestWaitingForAnEvaluationStaysWithinTheBudget(t *testing.T) {
 			t.Errorf("the waiting call asked the registry with a deadline %v past its own budget", over)
 		}
 	}
+}
+
+// A question asked after an Invalidate is answered from facts read after
+// it: it does not wait for, and take the answer of, an evaluation that
+// began before the change (which the epoch already keeps out of the
+// cache).
+func TestQuestionAfterInvalidateDoesNotJoinAnOlderEvaluation(t *testing.T) {
+	var bs *blockingStore
+	fx := setup(t, testPolicy, func(o *gate.Options) {
+		bs = &blockingStore{Store: o.Store.(*sqlite.Store)}
+		o.Store, o.FactsTTL, o.Budget = bs, time.Hour, time.Minute
+	})
+	ctx := context.Background()
+	ref := fx.w.Pinned("signed-clean")
+	fx.g.Evaluate(ctx, ref, gate.Input{}) // fetched into the store
+	fx.g.Invalidate()
+
+	hold, entered := make(chan struct{}), make(chan struct{})
+	bs.mu.Lock()
+	bs.hold, bs.entered = hold, entered
+	bs.mu.Unlock()
+	older := make(chan gate.Decision)
+	go func() { older <- fx.g.Evaluate(ctx, ref, gate.Input{}) }()
+	<-entered // the older evaluation is reading the store
+	fx.g.Invalidate()
+	before := bs.count()
+	newer := make(chan gate.Decision)
+	go func() { newer <- fx.g.Evaluate(ctx, ref, gate.Input{}) }()
+	select {
+	case d := <-newer:
+		if d.Verdict != gate.Allow || bs.count() == before {
+			t.Errorf("newer decision %+v without reading the store", d)
+		}
+	case <-time.After(10 * time.Second): // liveness, not speed: it needs nothing the older one holds
+		t.Error("a question asked after the Invalidate waited for the evaluation begun before it")
+		close(hold)
+		<-newer
+		<-older
+		return
+	}
+	close(hold)
+	<-older
 }
