@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,5 +57,69 @@ func TestImageVolumesPinnedAndCheckedOnUpdate(t *testing.T) {
 	update := []byte(strings.Replace(string(reviewOf("", "Pod", "UPDATE", pod("evil.example/tools:1"))), `"object":`, `"oldObject":`+pod("tools.example/t:1")+`,"object":`, 1))
 	if ok, msg, _, _ := ask(t, w, update, false); ok || !strings.Contains(msg, `spec.volumes[1] image "evil.example/tools:1"`) {
 		t.Errorf("UPDATE adding an image volume: allowed=%v %s", ok, msg)
+	}
+}
+
+// Hostile spellings of a Pod: whatever JSON trick carries a second image,
+// the one Go's decoders (and so the API server) keep is the one
+// evaluated, and an object that cannot be read is denied.
+func TestHostileObjectsEvaluateWhatRuns(t *testing.T) {
+	for _, c := range []struct {
+		name, group, kind, object string
+		want                      string // the image that must be evaluated; "" for a denial without evaluation
+	}{
+		{"image named twice", "", "Pod", `{"spec":{"containers":[{"name":"a","image":"ok:1","image":"evil:1"}]}}`, "evil:1"},
+		{"image named twice, escaped", "", "Pod", `{"spec":{"containers":[{"name":"a","image":"ok:1","\u0069mage":"evil:1"}]}}`, "evil:1"},
+		{"containers named twice", "", "Pod", `{"spec":{"containers":[{"name":"a","image":"ok:1"}],"containers":[{"name":"a","image":"evil:1"}]}}`, "evil:1"},
+		{"spec named twice", "apps", "Deployment", `{"spec":{"template":{"spec":{"containers":[{"image":"ok:1"}]}}},"spec":{"template":{"spec":{"containers":[{"image":"evil:1"}]}}}}`, "evil:1"},
+		{"null list beside a real one", "", "Pod", `{"spec":{"containers":null,"initContainers":[{"name":"i","image":"evil:1"}]}}`, "evil:1"},
+		{"custom resource, image named twice", "acme.example", "Thing", `{"spec":{"template":{"spec":{"containers":[{"image":"ok:1","image":"evil:1"}]}}}}`, "evil:1"},
+		{"a number for the image", "", "Pod", `{"spec":{"containers":[{"name":"a","image":7}]}}`, ""},
+		{"an object for the list", "batch", "Job", `{"spec":{"template":{"spec":{"containers":{"image":"evil:1"}}}}}`, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := &tableGate{fallback: &answer{verdict: gate.Allow}, table: map[string]answer{"evil:1": denied("sha256:"+hexA, enforce("signed", unsigned))}}
+			w := newWebhook(t, g, Config{})
+			ok, msg, _, _ := ask(t, w, reviewOf(c.group, c.kind, "CREATE", c.object), false)
+			if ok {
+				t.Fatalf("admitted (calls %v)", g.callCount())
+			}
+			if c.want != "" && g.callCount()[c.want] != 1 {
+				t.Errorf("calls %v, want %s evaluated: %s", g.callCount(), c.want, msg)
+			}
+			if c.want == "" && !strings.Contains(msg, "cannot read the object") {
+				t.Errorf("denial %q does not say the object cannot be read", msg)
+			}
+		})
+	}
+	// A second object in the request: the last one is what is admitted.
+	body := []byte(strings.Replace(string(reviewOf("", "Pod", "CREATE", `{"spec":{"containers":[{"image":"evil:1"}]}}`)),
+		`"object":`, `"object":{"spec":{"containers":[{"image":"ok:1"}]}},"object":`, 1))
+	g := &tableGate{fallback: &answer{verdict: gate.Allow}, table: map[string]answer{"evil:1": denied("sha256:"+hexA, enforce("signed", unsigned))}}
+	if ok, _, _, _ := ask(t, newWebhook(t, g, Config{}), body, false); ok || g.callCount()["evil:1"] != 1 {
+		t.Errorf("second object: allowed=%v calls %v", ok, g.callCount())
+	}
+}
+
+// A Pod naming thousands of distinct images has every one evaluated (at
+// most maxParallel at a time), none dropped.
+func TestThousandsOfImagesAllEvaluated(t *testing.T) {
+	const n = 3000
+	var b strings.Builder
+	b.WriteString(`{"spec":{"containers":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"name":"c","image":"registry.example/app:` + strconv.Itoa(i) + `"}`)
+	}
+	b.WriteString(`]}}`)
+	g := &tableGate{fallback: &answer{verdict: gate.Allow}, table: map[string]answer{"registry.example/app:2999": denied("sha256:"+hexA, enforce("signed", unsigned))}}
+	ok, msg, _, _ := ask(t, newWebhook(t, g, Config{}), reviewOf("", "Pod", "CREATE", b.String()), false)
+	if ok || !strings.Contains(msg, `spec.containers[2999] (c) image "registry.example/app:2999"`) {
+		t.Errorf("allowed=%v %.200s", ok, msg)
+	}
+	if calls := g.callCount(); len(calls) != n {
+		t.Errorf("%d of %d images evaluated", len(calls), n)
 	}
 }
