@@ -258,9 +258,13 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 			var f *flight
 			if f, e = g.join(ctx, key); f != nil {
 				// This call evaluates; the same questions asked meanwhile
-				// wait for its answer instead of repeating the work.
-				d, e := g.evaluate(ctx, reference, in, key, start, now)
-				g.land(key, f, e)
+				// wait for its answer instead of repeating the work. Landed
+				// even if the evaluation panics (net/http recovers it), or
+				// the question would stay in flight for ever.
+				var mine *memoEntry
+				defer func() { g.land(key, f, mine) }()
+				var d Decision
+				d, mine = g.evaluate(ctx, reference, in, key, start, now)
 				return d
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/safeguard-dev/safeguard/gate"
 	"github.com/safeguard-dev/safeguard/imageref"
+	"github.com/safeguard-dev/safeguard/store"
 	"github.com/safeguard-dev/safeguard/store/sqlite"
 )
 
@@ -160,4 +161,57 @@ func TestQuestionAfterInvalidateDoesNotJoinAnOlderEvaluation(t *testing.T) {
 	}
 	close(hold)
 	<-older
+}
+
+// panickyStore is the real store whose image-SBOM read panics once.
+type panickyStore struct {
+	*sqlite.Store
+	mu    sync.Mutex
+	armed bool
+}
+
+func (s *panickyStore) ImageSBOMs(ctx context.Context, digest string) ([]store.SBOM, error) {
+	s.mu.Lock()
+	armed := s.armed
+	s.armed = false
+	s.mu.Unlock()
+	if armed {
+		panic("store driver bug")
+	}
+	return s.Store.ImageSBOMs(ctx, digest)
+}
+
+// An evaluation that panics (net/http recovers it for the API) must not
+// leave its question in flight for ever: the next caller would wait the
+// whole budget for an answer that never comes, then be denied for want
+// of time.
+func TestPanickedEvaluationDoesNotHoldItsQuestion(t *testing.T) {
+	var ps *panickyStore
+	fx := setup(t, testPolicy, func(o *gate.Options) {
+		ps = &panickyStore{Store: o.Store.(*sqlite.Store)}
+		o.Store, o.FactsTTL, o.Budget = ps, time.Hour, time.Minute
+	})
+	ctx := context.Background()
+	ref := fx.w.Pinned("signed-clean")
+	fx.g.Evaluate(ctx, ref, gate.Input{}) // fetched into the store
+	fx.g.Invalidate()
+	ps.mu.Lock()
+	ps.armed = true
+	ps.mu.Unlock()
+	func() {
+		defer func() { _ = recover() }()
+		fx.g.Evaluate(ctx, ref, gate.Input{Namespace: "shop"})
+		t.Fatal("the store's panic did not reach the caller")
+	}()
+	done := make(chan gate.Decision)
+	go func() { done <- fx.g.Evaluate(ctx, ref, gate.Input{Namespace: "shop"}) }()
+	select {
+	case d := <-done:
+		if d.Incomplete != "" || d.Verdict != gate.Allow {
+			t.Errorf("after the panic: %+v", d)
+		}
+	case <-time.After(10 * time.Second): // liveness: nothing is in flight any more
+		t.Error("the next caller waits for the evaluation that panicked")
+		<-done
+	}
 }
