@@ -215,3 +215,27 @@ func TestPanickedEvaluationDoesNotHoldItsQuestion(t *testing.T) {
 		<-done
 	}
 }
+
+// Missing and empty labels share a key, so they must mean the same to the
+// policy; a label with an empty value is another context.
+func TestMissingAndEmptyLabelsAreOneContext(t *testing.T) {
+	fx := setup(t, `version: 1
+name: labels
+rules:
+  - name: labelled
+    type: cel
+    with:
+      expression: 'size(context.labels) == 0 || image.signature.status == "signed"'
+      message: a labelled namespace runs only signed images
+`, func(o *gate.Options) { o.FactsTTL = time.Hour })
+	ctx := context.Background()
+	ref := fx.w.Refs["unsigned-clean"]
+	for _, in := range []gate.Input{{}, {Labels: map[string]string{}}, {Labels: nil}} {
+		if d := fx.g.Evaluate(ctx, ref, in); d.Verdict != gate.Allow {
+			t.Errorf("labels %#v: %s", in.Labels, d.Verdict)
+		}
+	}
+	if d := fx.g.Evaluate(ctx, ref, gate.Input{Labels: map[string]string{"team": ""}}); d.Verdict != gate.Deny {
+		t.Errorf("a label with an empty value answered as no labels: %s", d.Verdict)
+	}
+}
