@@ -15,7 +15,7 @@ import (
 // only when a message, a patch or the inventory needs them.
 type container struct {
 	spec  []string // path of the pod spec, shared by its containers
-	field string   // containers, initContainers, ephemeralContainers
+	field string   // containers, initContainers, ephemeralContainers, or volumes (an image volume)
 	index int
 	Name  string
 	Image string
@@ -114,7 +114,7 @@ func fromShape(group, kind string, o *objectShape) (workload, error) {
 		return w, fmt.Errorf("%s: object has no %s", kind, strings.Join(path, "."))
 	}
 	w.addContainers(path, pc)
-	if kind == "Pod" && len(w.Containers) == 0 {
+	if kind == "Pod" && !slices.ContainsFunc(w.Containers, func(c container) bool { return c.field != volumesField }) {
 		return w, fmt.Errorf("Pod: spec has no containers")
 	}
 	return w, nil
@@ -159,6 +159,11 @@ func (w *workload) setMeta(meta *objectMeta) {
 // containerLists are the keys under which a pod spec lists containers.
 var containerLists = map[string]bool{"containers": true, "initContainers": true, "ephemeralContainers": true}
 
+// volumesField is a pod spec's volume list: an image volume
+// (volumes[].image.reference) is an OCI image the kubelet pulls and mounts
+// into the containers, so it is checked like a container's image.
+const volumesField = "volumes"
+
 // extractGeneric handles objects of kinds the webhook does not know
 // (custom resources, Argo Rollouts, OpenKruise, …): a pod template may sit
 // at any path — spec.template.spec, spec.jobTemplate.spec.template.spec,
@@ -193,6 +198,8 @@ func extractGeneric(kind string, raw []byte) (workload, error) {
 		w.walk([]string{k}, v)
 		if containerLists[k] {
 			w.addList(nil, k, v)
+		} else if k == volumesField {
+			w.addVolumes(nil, v)
 		}
 	}
 	return w, nil
@@ -210,6 +217,8 @@ func (w *workload) walk(path []string, v any) {
 		for _, k := range keys {
 			if containerLists[k] {
 				w.addList(path, k, v[k])
+			} else if k == volumesField {
+				w.addVolumes(path, v[k])
 			}
 			w.walk(append(path[:len(path):len(path)], k), v[k])
 		}
@@ -240,14 +249,46 @@ func (w *workload) addList(spec []string, field string, v any) {
 	}
 }
 
+// addVolumes adds the image volumes of a volume list.
+func (w *workload) addVolumes(spec []string, v any) {
+	list, ok := v.([]any)
+	if !ok {
+		return
+	}
+	for i, e := range list {
+		vol, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		src, ok := vol["image"].(map[string]any)
+		if !ok {
+			continue
+		}
+		ref, _ := src["reference"].(string)
+		if ref == "" {
+			continue
+		}
+		w.Containers = append(w.Containers, newContainer(spec, volumesField, i, "", ref)) // named by its path, as in addContainers
+	}
+}
+
 // podContainers is the part of a core/v1 PodSpec the webhook reads, with
 // the same JSON names. Decoding only this (instead of corev1.PodSpec, with
 // its resource quantities, probes and volumes) is most of the webhook's
 // speed; a container list of the wrong shape is still an error.
 type podContainers struct {
-	Containers          []namedImage `json:"containers"`
-	InitContainers      []namedImage `json:"initContainers"`
-	EphemeralContainers []namedImage `json:"ephemeralContainers"`
+	Containers          []namedImage  `json:"containers"`
+	InitContainers      []namedImage  `json:"initContainers"`
+	EphemeralContainers []namedImage  `json:"ephemeralContainers"`
+	Volumes             []imageVolume `json:"volumes"`
+}
+
+// imageVolume is a volume, of which only an image source is read (not
+// its name, an allocation per volume of every kind: the path names it).
+type imageVolume struct {
+	Image *struct {
+		Reference string `json:"reference"`
+	} `json:"image"`
 }
 
 type namedImage struct {
@@ -272,6 +313,11 @@ func (w *workload) addContainers(path []string, spec *podContainers) {
 	}
 	for i, c := range spec.EphemeralContainers {
 		add("ephemeralContainers", i, c.Name, c.Image)
+	}
+	for i, v := range spec.Volumes {
+		if v.Image != nil {
+			add(volumesField, i, "", v.Image.Reference)
+		}
 	}
 }
 
@@ -315,6 +361,9 @@ func (c container) makePath() string {
 // Pointer is the JSON pointer of the container's image field, for patches.
 func (c container) Pointer() string {
 	segs := append(append([]string(nil), c.spec...), c.field, strconv.Itoa(c.index), "image")
+	if c.field == volumesField {
+		segs = append(segs, "reference")
+	}
 	return pointer(segs)
 }
 

@@ -34,6 +34,7 @@ type BatchLog struct {
 	pending []pendingRow
 	index   map[*memoEntry]int // a reused evaluation → its row in pending
 	closed  bool
+	waiting int // callers in add waiting for room
 
 	full    chan struct{} // cap 1: pending reached maxPending
 	closing chan struct{}
@@ -108,7 +109,12 @@ func (b *BatchLog) add(r pendingRow, same *memoEntry) {
 		case b.full <- struct{}{}:
 		default:
 		}
+		b.waiting++
 		b.room.Wait()
+		b.waiting--
+		if b.closed {
+			b.room.Broadcast() // Close waits for the last waiter to be in
+		}
 	}
 	if same != nil {
 		b.index[same] = len(b.pending)
@@ -132,8 +138,14 @@ func (b *BatchLog) run() {
 		case <-t.C:
 		case <-b.full:
 		case <-b.closing:
+			// Callers waiting for room were called before Close: they
+			// come in (without waiting) before the last write.
 			b.mu.Lock()
 			b.closed = true
+			b.room.Broadcast()
+			for b.waiting > 0 {
+				b.room.Wait()
+			}
 			b.mu.Unlock()
 			b.flush()
 			return

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -181,6 +182,9 @@ func (g *Gate) Invalidate() {
 	g.epoch++ // what is being read now is not kept: it may predate the change
 	clear(g.gathered)
 	clear(g.decided)
+	// Nor is it the answer for questions asked from now on: they start
+	// their own evaluation (land deletes only its own flight).
+	clear(g.inflight)
 	g.mu.Unlock()
 }
 
@@ -245,12 +249,22 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 		key = memoKey(reference, in)
 		e := g.memoised(key, start, now)
 		if e == nil {
+			// One budget for the call: time spent waiting for the same
+			// question in flight is spent from it, so a waiter whose
+			// evaluation ran out of time does not start a budget anew.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, start.Add(g.o.Budget))
+			defer cancel()
 			var f *flight
 			if f, e = g.join(ctx, key); f != nil {
 				// This call evaluates; the same questions asked meanwhile
-				// wait for its answer instead of repeating the work.
-				d, e := g.evaluate(ctx, reference, in, key, start, now)
-				g.land(key, f, e)
+				// wait for its answer instead of repeating the work. Landed
+				// even if the evaluation panics (net/http recovers it), or
+				// the question would stay in flight for ever.
+				var mine *memoEntry
+				defer func() { g.land(key, f, mine) }()
+				var d Decision
+				d, mine = g.evaluate(ctx, reference, in, key, start, now)
 				return d
 			}
 		}
@@ -289,6 +303,9 @@ func (g *Gate) evaluate(ctx context.Context, reference string, in Input, key str
 		var inc *incomplete
 		if !errors.As(ferr, &inc) {
 			inc = &incomplete{reason: IncompleteStore, err: ferr}
+			if ctx.Err() != nil {
+				inc.reason = IncompleteBudget // the store read was cut short by the budget
+			}
 		}
 		d.Digest = facts.Digest
 		d.Incomplete = inc.reason
@@ -328,8 +345,9 @@ type flight struct {
 }
 
 // join returns the answer of an evaluation of key in flight (waiting for
-// it within the budget), or makes the caller the one that evaluates: f is
-// then not nil and the caller must land it.
+// it until ctx, which carries the call's budget, ends), or makes the
+// caller the one that evaluates: f is then not nil and the caller must
+// land it.
 func (g *Gate) join(ctx context.Context, key string) (f *flight, e *memoEntry) {
 	g.mu.Lock()
 	other := g.inflight[key]
@@ -341,13 +359,10 @@ func (g *Gate) join(ctx context.Context, key string) (f *flight, e *memoEntry) {
 	if other == nil {
 		return f, nil
 	}
-	t := time.NewTimer(g.o.Budget)
-	defer t.Stop()
 	select {
 	case <-other.done:
 		return nil, other.e // nil: incomplete, so this call tries itself
 	case <-ctx.Done():
-	case <-t.C:
 	}
 	return nil, nil
 }
@@ -385,7 +400,7 @@ func (g *Gate) reused(ctx context.Context, e *memoEntry, in Input, start, now ti
 	d := e.d
 	d.EvaluatedAt = now.UTC()
 	d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
-	g.log(ctx, d, in, e)
+	g.log(context.WithoutCancel(ctx), d, in, e) // logged even if the budget ends now
 	return d
 }
 
@@ -400,17 +415,18 @@ type memoEntry struct {
 	policyAt time.Time // the policy clock when it was evaluated
 }
 
-// memoKey identifies a reference in a context.
+// memoKey identifies a reference in a context. Every string is written
+// after its length, so no choice of strings (a label value holding NUL or
+// "=", which POST /api/v1/gate accepts) spells another context's key.
 func memoKey(reference string, in Input) string {
-	n := len(reference) + len(in.Environment) + len(in.Namespace) + len(in.Cluster) + 4
+	n := len(reference) + len(in.Environment) + len(in.Namespace) + len(in.Cluster) + 4*binary.MaxVarintLen32
 	for k, v := range in.Labels {
-		n += len(k) + len(v) + 2
+		n += len(k) + len(v) + 2*binary.MaxVarintLen32
 	}
 	var b strings.Builder
 	b.Grow(n)
 	for _, s := range []string{reference, in.Environment, in.Namespace, in.Cluster} {
-		b.WriteString(s)
-		b.WriteByte(0)
+		keyField(&b, s)
 	}
 	if len(in.Labels) > 0 {
 		// A namespace has a handful of labels: sorted in a stack buffer,
@@ -422,13 +438,22 @@ func memoKey(reference string, in Input) string {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			b.WriteString(k)
-			b.WriteByte('=')
-			b.WriteString(in.Labels[k])
-			b.WriteByte(0)
+			keyField(&b, k)
+			keyField(&b, in.Labels[k])
 		}
 	}
 	return b.String()
+}
+
+// keyField writes s prefixed by its length.
+func keyField(b *strings.Builder, s string) {
+	if len(s) < 0x80 {
+		b.WriteByte(byte(len(s))) // the uvarint of a short string: one byte
+	} else {
+		var l [binary.MaxVarintLen64]byte
+		b.Write(binary.AppendUvarint(l[:0], uint64(len(s))))
+	}
+	b.WriteString(s)
 }
 
 func (g *Gate) memoised(key string, start, now time.Time) *memoEntry {

@@ -83,6 +83,14 @@ func (n *Namespaces) WaitForCacheSync(ctx context.Context) error {
 	if last != nil {
 		return fmt.Errorf("namespace cache did not sync: %w", last)
 	}
+	// client-go's watch-list retries what it deems transient (a refused
+	// connection, a reset) without calling the error handler: one list
+	// says why.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.fetchTimeout)
+	defer cancel()
+	if _, err := n.client.CoreV1().Namespaces().List(pctx, metav1.ListOptions{Limit: 1}); err != nil {
+		return fmt.Errorf("namespace cache did not sync: %w", err)
+	}
 	return fmt.Errorf("namespace cache did not sync: %w", context.Cause(ctx))
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/safeguard-dev/safeguard/admission"
 	"github.com/safeguard-dev/safeguard/admission/cluster"
@@ -29,10 +30,22 @@ import (
 // config's, so an image the gate cannot finish in time is decided by the
 // configured mode with the reason the gate saw.
 func (e *env) newAdmissionEvaluator(policyFile string, rcfg *registry.Config, insecure bool, cfg admission.Config, st *sqlite.Store, log gate.DecisionLog) (*gate.Gate, error) {
+	pol, err := e.loadAdmissionPolicy(policyFile)
+	if err != nil {
+		return nil, err
+	}
+	return e.admissionGate(pol, rcfg, insecure, cfg, st, log)
+}
+
+func (e *env) loadAdmissionPolicy(policyFile string) (*policy.Policy, error) {
 	pol, err := policy.Load(e.policyPath(policyFile))
 	if err != nil {
 		return nil, usageError{err}
 	}
+	return pol, nil
+}
+
+func (e *env) admissionGate(pol *policy.Policy, rcfg *registry.Config, insecure bool, cfg admission.Config, st *sqlite.Store, log gate.DecisionLog) (*gate.Gate, error) {
 	f := gateFlags{budget: cfg.Budget, insecure: insecure, failOpen: cfg.FailureMode == admission.FailOpen, factsTTL: longRunningFactsTTL}
 	if f.budget == 0 {
 		f.budget = admission.DefaultBudget
@@ -83,12 +96,29 @@ func loadAdmissionConfig(flag, path string) (admission.Config, error) {
 // (namespace labels, reconciliation of st); nil without the block, and
 // then nothing calls the API server. path names the config in errors.
 func (e *env) connectCluster(ctx context.Context, path string, cfg admission.Config, st *sqlite.Store, log *slog.Logger) (*cluster.Connection, error) {
+	client, err := clusterClient(path, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return e.startCluster(ctx, path, client, cfg, st, log)
+}
+
+// clusterClient builds the client the kubernetes block names (nil without
+// one), checking its kubeconfig without calling the API server.
+func clusterClient(path string, cfg admission.Config) (kubernetes.Interface, error) {
 	if cfg.Kubernetes == nil {
 		return nil, nil
 	}
 	client, err := cluster.NewClient(cfg.Kubernetes)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("%s: %w", path, err)}
+	}
+	return client, nil
+}
+
+func (e *env) startCluster(ctx context.Context, path string, client kubernetes.Interface, cfg admission.Config, st *sqlite.Store, log *slog.Logger) (*cluster.Connection, error) {
+	if client == nil {
+		return nil, nil
 	}
 	conn, err := cluster.Start(ctx, client, cfg, st, log, e.now)
 	if err != nil {
@@ -99,21 +129,32 @@ func (e *env) connectCluster(ctx context.Context, path string, cfg admission.Con
 
 // webhook opens the store and builds the webhook; close releases the store.
 // connect (serve, not review) starts the config's cluster connection.
+// Every file the flags name is read, and the kubeconfig checked, before
+// the store is opened: bad input writes nothing.
 func (s *admissionSetup) webhook(ctx context.Context, e *env, log *slog.Logger, connect bool) (w *admission.Webhook, closeFn func(), err error) {
 	cfg, err := s.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := openStore(ctx, s.db)
+	pol, err := e.loadAdmissionPolicy(s.policy)
 	if err != nil {
 		return nil, nil, err
 	}
 	var rcfg *registry.Config
 	if s.registries != "" {
 		if rcfg, err = registry.LoadConfig(s.registries); err != nil {
-			st.Close()
 			return nil, nil, usageError{err}
 		}
+	}
+	var client kubernetes.Interface
+	if connect {
+		if client, err = clusterClient(s.config, cfg); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, err := openStore(ctx, s.db)
+	if err != nil {
+		return nil, nil, err
 	}
 	decisions := gate.NewBatchLog(st, log)
 	var conn *cluster.Connection
@@ -124,20 +165,18 @@ func (s *admissionSetup) webhook(ctx context.Context, e *env, log *slog.Logger, 
 		decisions.Close()
 		st.Close()
 	}
-	eval, err := e.newAdmissionEvaluator(s.policy, rcfg, s.insecure, cfg, st, decisions)
+	eval, err := e.admissionGate(pol, rcfg, s.insecure, cfg, st, decisions)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
 	}
 	opts := admission.Options{Evaluator: eval, Config: cfg, Inventory: st, Logger: log, Now: e.now}
-	if connect {
-		if conn, err = e.connectCluster(ctx, s.config, cfg, st, log); err != nil {
-			closeAll()
-			return nil, nil, err
-		}
-		if conn != nil {
-			opts.Namespaces = conn.Namespaces
-		}
+	if conn, err = e.startCluster(ctx, s.config, client, cfg, st, log); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	if conn != nil {
+		opts.Namespaces = conn.Namespaces
 	}
 	w, err = admission.New(opts)
 	if err != nil {
@@ -180,6 +219,14 @@ running Pods every reconcile_interval (default 10m, 0: never).`,
 			}
 			ctx := cmd.Context()
 			log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+			var certs *admission.CertFiles
+			if selfSigned == "" {
+				// Read before the store is opened: a wrong path writes nothing.
+				var err error
+				if certs, err = admission.LoadCertFiles(certFile, keyFile, log); err != nil {
+					return usageError{err}
+				}
+			}
 			w, closeStore, err := s.webhook(ctx, e, log, true)
 			if err != nil {
 				return err
@@ -190,12 +237,10 @@ running Pods every reconcile_interval (default 10m, 0: never).`,
 				if err != nil {
 					return fmt.Errorf("self-signed certificate in %s: %w", selfSigned, err)
 				}
-				certFile, keyFile = c, k
 				fmt.Fprintf(e.stdout, "caBundle: %s\n", base64.StdEncoding.EncodeToString(append(ca, '\n')))
-			}
-			certs, err := admission.LoadCertFiles(certFile, keyFile, log)
-			if err != nil {
-				return err
+				if certs, err = admission.LoadCertFiles(c, k, log); err != nil {
+					return err
+				}
 			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {

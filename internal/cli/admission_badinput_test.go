@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Bad input to admission serve and review exits 2 naming what is wrong,
+// and writes nothing: not the store (a new --db file, or the default
+// one), not the self-signed pair.
+func TestAdmissionBadInputWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const baseline = "../../examples/policy/baseline.yaml"
+	badKubeconfig := write("kc.yaml", "kubernetes: {kubeconfig: /nonexistent/kubeconfig}\n")
+	review := "testdata/admission/01_deployment.json"
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"serve, missing policy", []string{"admission", "serve", "--self-signed", "CERTS", "--policy", filepath.Join(dir, "none.yaml")}, "none.yaml"},
+		{"serve, missing registries file", []string{"admission", "serve", "--self-signed", "CERTS", "--policy", baseline, "--registries", filepath.Join(dir, "regs.yaml")}, "regs.yaml"},
+		{"serve, missing kubeconfig", []string{"admission", "serve", "--self-signed", "CERTS", "--policy", baseline, "--config", badKubeconfig}, "/nonexistent/kubeconfig"},
+		{"serve, missing certificate", []string{"admission", "serve", "--cert", filepath.Join(dir, "tls.crt"), "--key", filepath.Join(dir, "tls.key"), "--policy", baseline}, "tls.crt"},
+		{"review, missing policy", []string{"admission", "review", "--policy", filepath.Join(dir, "none.yaml"), review}, "none.yaml"},
+		{"review, missing registries file", []string{"admission", "review", "--policy", baseline, "--registries", filepath.Join(dir, "regs.yaml"), review}, "regs.yaml"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "new", "s.db")
+			certs := filepath.Join(t.TempDir(), "certs")
+			args := append([]string(nil), c.args...)
+			for i, a := range args {
+				if a == "CERTS" {
+					args[i] = certs
+				}
+			}
+			args = append(args, "--db", db, "--listen", "127.0.0.1:0")
+			if args[1] == "review" {
+				args = args[:len(args)-2] // review has no --listen
+			}
+			code, out, errOut := run(t, args...)
+			if code != ExitError || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, stderr %q: want %d naming %q", code, errOut, ExitError, c.want)
+			}
+			if out != "" {
+				t.Errorf("printed %q", out)
+			}
+			if _, err := os.Stat(filepath.Dir(db)); !os.IsNotExist(err) {
+				t.Errorf("the store was created before the input was checked (%v)", err)
+			}
+			if _, err := os.Stat(certs); !os.IsNotExist(err) {
+				t.Errorf("the self-signed pair was created before the input was checked (%v)", err)
+			}
+		})
+	}
+}
