@@ -28,6 +28,7 @@ type BatchLog struct {
 	w      BatchWriter
 	logger *slog.Logger
 	window time.Duration
+	sleep  func(time.Duration) // between write retries; time.Sleep
 
 	mu      sync.Mutex
 	room    *sync.Cond // signalled when pending is written out
@@ -63,14 +64,14 @@ const (
 
 // NewBatchLog starts the writer. logger receives write failures (nil: discard).
 func NewBatchLog(w BatchWriter, logger *slog.Logger) *BatchLog {
-	return newBatchLog(w, logger, logWindow)
+	return newBatchLog(w, logger, logWindow, time.Sleep)
 }
 
-func newBatchLog(w BatchWriter, logger *slog.Logger, window time.Duration) *BatchLog {
+func newBatchLog(w BatchWriter, logger *slog.Logger, window time.Duration, sleep func(time.Duration)) *BatchLog {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	b := &BatchLog{w: w, logger: logger, window: window, index: map[*memoEntry]int{},
+	b := &BatchLog{w: w, logger: logger, window: window, sleep: sleep, index: map[*memoEntry]int{},
 		full: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{})}
 	b.room = sync.NewCond(&b.mu)
 	go b.run()
@@ -167,6 +168,12 @@ func (b *BatchLog) flush() {
 	recs := make([]store.DecisionRecord, 0, len(rows))
 	for _, r := range rows {
 		if r.decision == nil {
+			if !json.Valid(r.rec.Detail) {
+				// Alone, not with its batch: the retries below are for a
+				// store that is briefly unavailable, not for a bad row.
+				b.logger.Error("decision log", "reference", r.rec.Reference, "err", "detail is not JSON")
+				continue
+			}
 			recs = append(recs, r.rec)
 			continue
 		}
@@ -178,9 +185,25 @@ func (b *BatchLog) flush() {
 		rec.Repeats, rec.LastAt, rec.LatencyMS = r.repeats, r.lastAt, r.latency
 		recs = append(recs, rec)
 	}
-	if err := b.w.PutDecisions(context.Background(), recs); err != nil {
-		b.logger.Error("decision log", "decisions", len(recs), "err", err)
+	var err error
+	retries := writeRetries()
+	for i, wait := range retries {
+		if err = b.w.PutDecisions(context.Background(), recs); err == nil {
+			return
+		}
+		if i < len(retries)-1 {
+			b.logger.Warn("decision log: write failed, retrying", "decisions", len(recs), "in", wait.String(), "err", err)
+			b.sleep(wait)
+		}
 	}
+	b.logger.Error("decision log: decisions lost", "decisions", len(recs), "err", err)
+}
+
+// writeRetries are the waits after a failed batch write (a busy or briefly
+// locked database): about 3.5 s in all, while callers wait for room; the
+// last entry ends the tries.
+func writeRetries() [5]time.Duration {
+	return [...]time.Duration{100 * time.Millisecond, 400 * time.Millisecond, time.Second, 2 * time.Second, 0}
 }
 
 // record is the decision-log row of one decision.

@@ -3,8 +3,12 @@ package gate_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -275,4 +279,75 @@ func TestInvalidateDuringADecisionIsNotKept(t *testing.T) {
 	if bs.count() != after {
 		t.Error("a decision with nothing invalidated was not reused")
 	}
+}
+
+// flakyWriter is the real store, failing its first writes as a locked
+// database would.
+type flakyWriter struct {
+	st       *sqlite.Store
+	mu       sync.Mutex
+	failures int
+}
+
+func (f *flakyWriter) PutDecisions(ctx context.Context, ds []store.DecisionRecord) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failures > 0 {
+		f.failures--
+		return errors.New("database is locked")
+	}
+	return f.st.PutDecisions(ctx, ds)
+}
+
+// A batch whose write fails is written again after a wait, not dropped;
+// a store that never recovers loses it after the last try, and says so.
+func TestBatchLogRetriesFailedWrites(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		failures int
+		stored   int
+		waits    int
+	}{
+		{"recovers", 2, 3, 2},
+		{"never recovers", 100, 0, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := gatetest.Store(t, "..")
+			var waits []time.Duration
+			var logs strings.Builder
+			var logMu sync.Mutex
+			b := gate.NewBatchLogForTest(&flakyWriter{st: st, failures: tc.failures},
+				slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil)),
+				func(d time.Duration) { waits = append(waits, d) })
+			for i := range 3 {
+				b.PutDecision(context.Background(), store.DecisionRecord{At: now, Reference: fmt.Sprintf("r:%d", i), Verdict: gate.Allow, Detail: []byte(`{}`)})
+			}
+			// A row whose detail is not JSON is refused alone, not with its batch.
+			b.PutDecision(context.Background(), store.DecisionRecord{At: now, Reference: "bad", Verdict: gate.Allow, Detail: []byte(`{no`)})
+			b.Close()
+			got, err := st.Decisions(context.Background(), store.DecisionFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tc.stored || len(waits) != tc.waits {
+				t.Errorf("%d stored after %d waits, want %d after %d", len(got), len(waits), tc.stored, tc.waits)
+			}
+			logMu.Lock()
+			defer logMu.Unlock()
+			if tc.stored == 0 && !strings.Contains(logs.String(), "decisions lost") {
+				t.Errorf("a lost batch is not reported: %s", logs.String())
+			}
+		})
+	}
+}
+
+type lockedWriter struct {
+	w  *strings.Builder
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
