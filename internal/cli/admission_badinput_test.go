@@ -63,3 +63,42 @@ func TestAdmissionBadInputWritesNothing(t *testing.T) {
 		})
 	}
 }
+
+// The same for serve: its policy, trust policy and admission config are
+// read before the store is opened.
+func TestServeBadInputWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	regs := write("registries.yaml", "registries: []\n")
+	const baseline = "../../examples/policy/baseline.yaml"
+	badKubeconfig := write("kc.yaml", "kubernetes: {kubeconfig: /nonexistent/kubeconfig}\n")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing policy", []string{"--policy", filepath.Join(dir, "none.yaml")}, "none.yaml"},
+		{"bad policy", []string{"--policy", write("bad.yaml", "version: 1\nname: bad\nrules: [{type: nonsense}]\n")}, "nonsense"},
+		{"missing trust policy", []string{"--trust-policy", filepath.Join(dir, "trust.yaml")}, "trust.yaml"},
+		{"admission config with a missing kubeconfig", []string{"--policy", baseline, "--admission-listen", "127.0.0.1:0",
+			"--admission-self-signed", filepath.Join(dir, "certs"), "--admission-config", badKubeconfig}, "/nonexistent/kubeconfig"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "new", "s.db")
+			args := append([]string{"serve", "--config", regs, "--db", db, "--listen", "127.0.0.1:0", "--no-kev", "--no-epss"}, c.args...)
+			code, _, errOut := run(t, args...)
+			if code != ExitError || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, stderr %q: want %d naming %q", code, errOut, ExitError, c.want)
+			}
+			if _, err := os.Stat(filepath.Dir(db)); !os.IsNotExist(err) {
+				t.Errorf("the store was created before the input was checked (%v)", err)
+			}
+		})
+	}
+}

@@ -39,6 +39,32 @@ type serveOptions struct {
 	admissionListen, admissionCert, admissionKey, admissionSelfSigned, admissionConfig string
 }
 
+// checkServeFiles reads the policy, trust policy and admission config (and
+// checks its kubeconfig) before the store is opened: bad input exits 2
+// and writes nothing.
+func (e *env) checkServeFiles(o serveOptions) error {
+	if o.policy != "" {
+		if _, err := e.loadAdmissionPolicy(o.policy); err != nil {
+			return err
+		}
+	}
+	if o.trustPolicy != "" {
+		if _, _, err := loadChecker(o.trustPolicy, nil, e.now); err != nil {
+			return usageError{err}
+		}
+	}
+	if o.admissionConfig != "" {
+		acfg, err := loadAdmissionConfig("--admission-config", o.admissionConfig)
+		if err != nil {
+			return err
+		}
+		if _, err := clusterClient(o.admissionConfig, acfg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // defaultDecisionRetention keeps the decision log for 90 days: long enough
 // to answer "what was admitted last quarter", bounded for a webhook that
 // decides all day.
@@ -107,6 +133,9 @@ with /healthz, /readyz and /metrics.`,
 						return fmt.Errorf("registry %q: environment variable %s (named in %s) is unset or empty", rc.Name, v, config)
 					}
 				}
+			}
+			if err := e.checkServeFiles(o); err != nil {
+				return err
 			}
 			st, err := openStore(cmd.Context(), o.db)
 			if err != nil {
