@@ -56,6 +56,9 @@ func (k *KubernetesConfig) Interval() time.Duration {
 	return time.Duration(*k.ReconcileInterval)
 }
 
+// MinReconcileInterval is the shortest reconcile_interval accepted.
+const MinReconcileInterval = time.Minute
+
 func (k *KubernetesConfig) validate() error {
 	if k == nil {
 		return nil
@@ -68,6 +71,12 @@ func (k *KubernetesConfig) validate() error {
 	}
 	if k.Interval() < 0 {
 		return fmt.Errorf("admission config: kubernetes: reconcile_interval %s is negative (0 disables reconciliation)", k.Interval())
+	}
+	// Each reconciliation lists every Pod, ReplicaSet, Job and CronJob of the
+	// cluster: more often than once a minute is load on the API server, not
+	// fresher data.
+	if i := k.Interval(); i > 0 && i < MinReconcileInterval {
+		return fmt.Errorf("admission config: kubernetes: reconcile_interval %s is shorter than %s (0 disables reconciliation)", i, MinReconcileInterval)
 	}
 	return nil
 }

@@ -41,6 +41,7 @@ func TestParseKubernetesConfig(t *testing.T) {
 		{"kubernetes: {in_cluster: false}", "give in_cluster: true or kubeconfig: FILE"},
 		{"kubernetes: {in_cluster: true, kubeconfig: /k}", "not both"},
 		{"kubernetes: {in_cluster: true, reconcile_interval: -1m}", "reconcile_interval -1m0s is negative"},
+		{"kubernetes: {in_cluster: true, reconcile_interval: 1ns}", "reconcile_interval 1ns is shorter than 1m0s"},
 		{"kubernetes: {in_cluster: true, reconcile_interval: 10}", `"10" is not a duration`},
 		{"kubernetes: {in_cluster: true, reconcile_interval: soon}", `"soon" is not a duration`},
 		{"kubernetes: {in_cluster: true, reconcile_interval: [1m]}", "want a duration"},

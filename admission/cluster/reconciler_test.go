@@ -129,7 +129,7 @@ func TestStartFromConfig(t *testing.T) {
 		block    string
 		interval time.Duration // 0: no loop
 	}{
-		{"{in_cluster: true, reconcile_interval: 10ms}", 10 * time.Millisecond},
+		{"{in_cluster: true, reconcile_interval: 1m}", time.Minute},
 		{"{in_cluster: true}", admission.DefaultReconcileInterval},
 		{"{in_cluster: true, reconcile_interval: 0}", 0},
 	} {
