@@ -38,7 +38,8 @@ func deploymentReview(tb testing.TB) []byte {
 }
 
 // BenchmarkDecodeReview measures decoding a review and building its
-// workload (decodeReview, then review.object), nothing else.
+// workload (decodeReview, then review.object), nothing else, with the
+// webhook's decoder and with encoding/json alone.
 func BenchmarkDecodeReview(b *testing.B) {
 	pod, _ := tenContainerPod(b)
 	for _, c := range []struct {
@@ -49,19 +50,26 @@ func BenchmarkDecodeReview(b *testing.B) {
 		{"Pod10", pod, 10},
 		{"DeploymentGrafana", deploymentReview(b), 1},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			b.SetBytes(int64(len(c.body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				rv, err := decodeReview(c.body)
-				if err != nil {
-					b.Fatal(err)
+		// v2 is the decoder the webhook uses; encoding-json is the fallback,
+		// encoding/json alone (what decoding was before), for the ratio.
+		for _, d := range []struct {
+			name   string
+			decode func([]byte) (review, error)
+		}{{"v2", decodeReview}, {"encoding-json", decodeReviewV1}} {
+			b.Run(c.name+"/"+d.name, func(b *testing.B) {
+				b.SetBytes(int64(len(c.body)))
+				b.ReportAllocs()
+				for b.Loop() {
+					rv, err := d.decode(c.body)
+					if err != nil {
+						b.Fatal(err)
+					}
+					wl, err := rv.object()
+					if err != nil || len(wl.Containers) != c.containers {
+						b.Fatalf("%d containers, %v", len(wl.Containers), err)
+					}
 				}
-				wl, err := rv.object()
-				if err != nil || len(wl.Containers) != c.containers {
-					b.Fatalf("%d containers, %v", len(wl.Containers), err)
-				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -357,7 +357,7 @@ func (e *env) admissionManifestsCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&o.CertManager, "cert-manager", false, "let cert-manager issue the certificate and inject the CA bundle")
 	cmd.Flags().StringVar(&caFile, "ca-bundle", "", "PEM CA that signed the serving certificate in Secret safeguard-webhook-tls")
 	cmd.Flags().StringVar(&o.FailurePolicy, "failure-policy", "Fail", "Fail or Ignore when the webhook cannot be reached")
-	cmd.Flags().Int32Var(&o.TimeoutSeconds, "timeout", 10, "timeoutSeconds of the webhook configurations (1-30)")
+	cmd.Flags().Int32Var(&o.TimeoutSeconds, "timeout", 10, "timeoutSeconds of the webhook configurations (3-30: the webhook needs time to answer within it)")
 	cmd.Flags().BoolVar(&o.NoClusterAccess, "no-cluster-access", false, "no ClusterRole or service account token: environments from namespace globs only, no inventory reconciliation")
 	return cmd
 }
