@@ -89,22 +89,42 @@ func (o *ManifestOptions) defaults() error {
 	return nil
 }
 
-// WorkloadResources are the resources both webhooks intercept: every
-// workload kind that carries a pod spec, and the ephemeral-containers
-// sub-resource `kubectl debug` uses.
+// WorkloadResources are the resources both enforcing webhooks intercept
+// on CREATE and UPDATE: every workload kind that carries a pod spec, and
+// the ephemeral-containers sub-resource `kubectl debug` uses.
 func WorkloadResources() []admissionregistrationv1.RuleWithOperations {
-	ops := []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
+	return workloadRules(true, admissionregistrationv1.Create, admissionregistrationv1.Update)
+}
+
+// InventoryResources are what the inventory webhook is told of: the DELETE
+// of the same workload kinds, so a deleted workload leaves the inventory at
+// once rather than at the next reconciliation. No sub-resource: a
+// sub-resource is not deleted, and the webhook forgets by the kind and name.
+func InventoryResources() []admissionregistrationv1.RuleWithOperations {
+	return workloadRules(false, admissionregistrationv1.Delete)
+}
+
+func workloadRules(ephemeral bool, ops ...admissionregistrationv1.OperationType) []admissionregistrationv1.RuleWithOperations {
 	scope := admissionregistrationv1.NamespacedScope
 	rule := func(group string, resources ...string) admissionregistrationv1.RuleWithOperations {
 		return admissionregistrationv1.RuleWithOperations{Operations: ops, Rule: admissionregistrationv1.Rule{
 			APIGroups: []string{group}, APIVersions: []string{"*"}, Resources: resources, Scope: &scope}}
 	}
+	core := []string{"pods", "pods/ephemeralcontainers", "replicationcontrollers"}
+	if !ephemeral {
+		core = []string{"pods", "replicationcontrollers"}
+	}
 	return []admissionregistrationv1.RuleWithOperations{
-		rule("", "pods", "pods/ephemeralcontainers", "replicationcontrollers"),
+		rule("", core...),
 		rule("apps", "deployments", "replicasets", "statefulsets", "daemonsets"),
 		rule("batch", "jobs", "cronjobs"),
 	}
 }
+
+// InventoryTimeoutSeconds is how long the API server waits for the
+// inventory webhook: forgetting is one store write, and with failurePolicy
+// Ignore a webhook that hangs delays every delete by this much.
+const InventoryTimeoutSeconds int32 = 5
 
 // ClusterAccessConfig is what the install manifests add to admission.yaml
 // when the webhook may call the API server: the environment from each
@@ -243,6 +263,11 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 	equivalent := admissionregistrationv1.Equivalent
 	noneOnDryRun := admissionregistrationv1.SideEffectClassNoneOnDryRun // the validating webhook records the inventory, never on dry runs
 	none := admissionregistrationv1.SideEffectClassNone
+	// The inventory webhook only records deletions: an outage of the
+	// webhook must never block a delete, as Fail would; a deletion it
+	// misses is removed by the next reconciliation.
+	ignore := admissionregistrationv1.Ignore
+	inventoryTimeout := InventoryTimeoutSeconds
 	// Reinvoked when a later mutating webhook changes the object (a sidecar
 	// injector adding a container), so the images it adds are pinned too;
 	// pinned images are never re-pinned, so a second pass changes nothing else.
@@ -264,6 +289,10 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 				Name: "validate.safeguard.dev", ClientConfig: client(PathValidate), Rules: WorkloadResources(),
 				FailurePolicy: &fail, MatchPolicy: &equivalent, NamespaceSelector: selector, SideEffects: &noneOnDryRun,
 				TimeoutSeconds: &o.TimeoutSeconds, AdmissionReviewVersions: versions,
+			}, {
+				Name: "inventory.safeguard.dev", ClientConfig: client(PathValidate), Rules: InventoryResources(),
+				FailurePolicy: &ignore, MatchPolicy: &equivalent, NamespaceSelector: selector, SideEffects: &noneOnDryRun,
+				TimeoutSeconds: &inventoryTimeout, AdmissionReviewVersions: versions,
 			}},
 		},
 		&admissionregistrationv1.MutatingWebhookConfiguration{
