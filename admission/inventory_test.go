@@ -127,7 +127,7 @@ func TestInventoryDeleteAllowedAndDryRunKeeps(t *testing.T) {
 // fakeCluster is the outside world a reconciliation lists.
 type fakeCluster []store.WorkloadKey
 
-func (f fakeCluster) RunningWorkloads(context.Context) ([]store.WorkloadKey, error) { return f, nil }
+func (f fakeCluster) DeployedWorkloads(context.Context) ([]store.WorkloadKey, error) { return f, nil }
 
 func TestReconcile(t *testing.T) {
 	ctx := context.Background()

@@ -47,7 +47,7 @@ type ManifestOptions struct {
 	// service account token: environments then come from the config's
 	// namespace globs only, and nothing reconciles the inventory. By
 	// default the webhook reads namespace labels (environment_label) and
-	// reconciles the inventory against the running Pods.
+	// reconciles the inventory against the workloads and Pods that exist.
 	NoClusterAccess bool
 }
 
@@ -134,13 +134,14 @@ const ClusterAccessConfig = "environment_label: safeguard.dev/environment\nkuber
 
 // ClusterRules are the ClusterRole's rules, exactly the calls
 // admission/cluster makes: a watch on namespaces (and a GET for one the
-// watch has not delivered yet), and the lists a reconciliation reads to
-// trace running Pods to their workloads.
+// watch has not delivered yet), and the lists a reconciliation reads: the
+// workload kinds, which are deployed while they exist (scaled to zero
+// too), and Pods, traced to their workloads.
 func ClusterRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
-		{APIGroups: []string{"apps"}, Resources: []string{"replicasets"}, Verbs: []string{"list"}},
+		{APIGroups: []string{""}, Resources: []string{"pods", "replicationcontrollers"}, Verbs: []string{"list"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets", "statefulsets", "daemonsets"}, Verbs: []string{"list"}},
 		{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: []string{"list"}},
 	}
 }

@@ -144,7 +144,7 @@ func TestManifestsClusterAccess(t *testing.T) {
 	for _, r := range role.Rules {
 		rules = append(rules, fmt.Sprintf("%v %v %v", r.APIGroups, r.Resources, r.Verbs))
 	}
-	if got, want := strings.Join(rules, "; "), "[] [namespaces] [get list watch]; [] [pods] [list]; [apps] [replicasets] [list]; [batch] [jobs cronjobs] [list]"; got != want {
+	if got, want := strings.Join(rules, "; "), "[] [namespaces] [get list watch]; [] [pods replicationcontrollers] [list]; [apps] [deployments replicasets statefulsets daemonsets] [list]; [batch] [jobs cronjobs] [list]"; got != want {
 		t.Errorf("ClusterRole rules %s\nwant %s", got, want)
 	}
 	b := on["ClusterRoleBinding"].(*rbacv1.ClusterRoleBinding)
