@@ -382,6 +382,11 @@ func TestHelmChartMatchesManifests(t *testing.T) {
 		{ManifestOptions{CABundle: []byte(ca), Namespace: "guard", NoClusterAccess: true},
 			map[string]any{"certManager": map[string]any{"enabled": false}, "caBundle": ca, "clusterAccess": false},
 			[]string{"--set", "certManager.enabled=false", "--set-string", "caBundle=" + ca, "--set", "clusterAccess=false"}},
+		// The other settings: the enforcing webhooks follow failurePolicy and
+		// timeoutSeconds, the inventory webhook keeps Ignore and its own timeout.
+		{ManifestOptions{CertManager: true, Namespace: "guard", Name: "guard-hook", Image: "registry.example/safeguard:0.2.0", Replicas: 3, FailurePolicy: "Ignore", TimeoutSeconds: 15},
+			map[string]any{"name": "guard-hook", "image": "registry.example/safeguard:0.2.0", "replicas": 3, "failurePolicy": "Ignore", "timeoutSeconds": 15},
+			[]string{"--set", "name=guard-hook", "--set", "image=registry.example/safeguard:0.2.0", "--set", "replicas=3", "--set", "failurePolicy=Ignore", "--set", "timeoutSeconds=15"}},
 	} {
 		want, err := Manifests(c.opts)
 		if err != nil {
