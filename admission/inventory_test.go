@@ -64,10 +64,125 @@ func TestInventoryRecording(t *testing.T) {
 	}
 }
 
+// failingInventory is the real store whose deletes fail, as a store that
+// is locked or gone would.
+type failingInventory struct{ *sqlite.Store }
+
+func (failingInventory) DeleteWorkload(context.Context, store.WorkloadKey) error {
+	return errors.New("database is locked")
+}
+
+// The inventory webhook's DELETE is always allowed — whatever the kind or
+// object, and when the store fails — and a dry-run delete removes nothing.
+func TestInventoryDeleteAllowedAndDryRunKeeps(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key := store.WorkloadKey{Cluster: "eu-1", Namespace: "shop", Kind: "Deployment", Name: "web"}
+	if err := st.PutWorkload(ctx, store.Workload{WorkloadKey: key, Containers: []store.DeployedContainer{{Name: "c", Path: "spec.template.spec.containers[0]", Image: "x", Digest: "sha256:x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	del := func(kind, dryRun, old string) []byte {
+		return []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"d-1","kind":{"group":"apps","version":"v1","kind":"` + kind +
+			`"},"namespace":"shop","name":"web","operation":"DELETE","dryRun":` + dryRun + `,"oldObject":` + old + `}}`)
+	}
+	left := func() int {
+		t.Helper()
+		ds, err := st.Deployments(ctx, store.DeploymentFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}
+	for _, inv := range []Recorder{failingInventory{st}, st} {
+		w, err := New(Options{Evaluator: corpusGate(), Config: Config{Cluster: "eu-1"}, Inventory: inv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, body := range [][]byte{
+			del("Deployment", "true", `{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"evil:1"}]}}}}`),
+			del("Thing", "true", `"not an object"`),
+		} {
+			out, err := w.Review(ctx, body, false)
+			if err != nil || !out.Response.Allowed {
+				t.Fatalf("dry-run DELETE: %v %+v", err, out)
+			}
+		}
+		if n := left(); n != 1 {
+			t.Fatalf("a dry-run DELETE removed the workload: %d left", n)
+		}
+		out, err := w.Review(ctx, del("Deployment", "false", "null"), false)
+		if err != nil || !out.Response.Allowed {
+			t.Fatalf("DELETE with %T: %v %+v", inv, err, out)
+		}
+	}
+	if n := left(); n != 0 {
+		t.Errorf("after the DELETE: %d left", n)
+	}
+}
+
+// deleteCounting is the real store, counting the deletes it is asked for.
+type deleteCounting struct {
+	*sqlite.Store
+	deletes int
+}
+
+func (c *deleteCounting) DeleteWorkload(ctx context.Context, k store.WorkloadKey) error {
+	c.deletes++
+	return c.Store.DeleteWorkload(ctx, k)
+}
+
+// Most deletions are of Pods and ReplicaSets a controller owns, which were
+// never recorded: they cost no store write. A bare Pod's deletion, and one
+// whose old object cannot be read, remove the workload.
+func TestInventoryDeleteOfOwnedObjectsWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	inv := &deleteCounting{Store: st}
+	w, err := New(Options{Evaluator: corpusGate(), Config: Config{Cluster: "eu-1"}, Inventory: inv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"debug", "odd"} {
+		if err := st.PutWorkload(ctx, store.Workload{WorkloadKey: store.WorkloadKey{Cluster: "eu-1", Namespace: "shop", Kind: "Pod", Name: name},
+			Containers: []store.DeployedContainer{{Name: "c", Path: "spec.containers[0]", Image: "x", Digest: "sha256:x"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	del := func(name, old string) {
+		t.Helper()
+		body := []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"d-1","kind":{"group":"","version":"v1","kind":"Pod"},` +
+			`"namespace":"shop","name":"` + name + `","operation":"DELETE","oldObject":` + old + `}}`)
+		out, err := w.Review(ctx, body, false)
+		if err != nil || !out.Response.Allowed {
+			t.Fatalf("DELETE %s: %v %+v", name, err, out)
+		}
+	}
+	del("web-5d9-abc", `{"metadata":{"name":"web-5d9-abc","ownerReferences":[{"kind":"ReplicaSet","name":"web-5d9","controller":true}]}}`)
+	if inv.deletes != 0 {
+		t.Errorf("%d store deletes for a ReplicaSet's Pod", inv.deletes)
+	}
+	del("debug", `{"metadata":{"name":"debug","ownerReferences":[{"kind":"Node","name":"n1"}]}}`) // an owner, not a controller
+	del("odd", `{"metadata":"not metadata"}`)
+	if inv.deletes != 2 {
+		t.Errorf("%d store deletes, want 2 (debug, odd)", inv.deletes)
+	}
+	if ds, _ := st.Deployments(ctx, store.DeploymentFilter{}); len(ds) != 0 {
+		t.Errorf("left %+v", ds)
+	}
+}
+
 // fakeCluster is the outside world a reconciliation lists.
 type fakeCluster []store.WorkloadKey
 
-func (f fakeCluster) RunningWorkloads(context.Context) ([]store.WorkloadKey, error) { return f, nil }
+func (f fakeCluster) DeployedWorkloads(context.Context) ([]store.WorkloadKey, error) { return f, nil }
 
 func TestReconcile(t *testing.T) {
 	ctx := context.Background()

@@ -47,7 +47,7 @@ type ManifestOptions struct {
 	// service account token: environments then come from the config's
 	// namespace globs only, and nothing reconciles the inventory. By
 	// default the webhook reads namespace labels (environment_label) and
-	// reconciles the inventory against the running Pods.
+	// reconciles the inventory against the workloads and Pods that exist.
 	NoClusterAccess bool
 }
 
@@ -89,22 +89,42 @@ func (o *ManifestOptions) defaults() error {
 	return nil
 }
 
-// WorkloadResources are the resources both webhooks intercept: every
-// workload kind that carries a pod spec, and the ephemeral-containers
-// sub-resource `kubectl debug` uses.
+// WorkloadResources are the resources both enforcing webhooks intercept
+// on CREATE and UPDATE: every workload kind that carries a pod spec, and
+// the ephemeral-containers sub-resource `kubectl debug` uses.
 func WorkloadResources() []admissionregistrationv1.RuleWithOperations {
-	ops := []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
+	return workloadRules(true, admissionregistrationv1.Create, admissionregistrationv1.Update)
+}
+
+// InventoryResources are what the inventory webhook is told of: the DELETE
+// of the same workload kinds, so a deleted workload leaves the inventory at
+// once rather than at the next reconciliation. No sub-resource: a
+// sub-resource is not deleted, and the webhook forgets by the kind and name.
+func InventoryResources() []admissionregistrationv1.RuleWithOperations {
+	return workloadRules(false, admissionregistrationv1.Delete)
+}
+
+func workloadRules(ephemeral bool, ops ...admissionregistrationv1.OperationType) []admissionregistrationv1.RuleWithOperations {
 	scope := admissionregistrationv1.NamespacedScope
 	rule := func(group string, resources ...string) admissionregistrationv1.RuleWithOperations {
 		return admissionregistrationv1.RuleWithOperations{Operations: ops, Rule: admissionregistrationv1.Rule{
 			APIGroups: []string{group}, APIVersions: []string{"*"}, Resources: resources, Scope: &scope}}
 	}
+	core := []string{"pods", "pods/ephemeralcontainers", "replicationcontrollers"}
+	if !ephemeral {
+		core = []string{"pods", "replicationcontrollers"}
+	}
 	return []admissionregistrationv1.RuleWithOperations{
-		rule("", "pods", "pods/ephemeralcontainers", "replicationcontrollers"),
+		rule("", core...),
 		rule("apps", "deployments", "replicasets", "statefulsets", "daemonsets"),
 		rule("batch", "jobs", "cronjobs"),
 	}
 }
+
+// InventoryTimeoutSeconds is how long the API server waits for the
+// inventory webhook: forgetting is one store write, and with failurePolicy
+// Ignore a webhook that hangs delays every delete by this much.
+const InventoryTimeoutSeconds int32 = 5
 
 // ClusterAccessConfig is what the install manifests add to admission.yaml
 // when the webhook may call the API server: the environment from each
@@ -114,13 +134,14 @@ const ClusterAccessConfig = "environment_label: safeguard.dev/environment\nkuber
 
 // ClusterRules are the ClusterRole's rules, exactly the calls
 // admission/cluster makes: a watch on namespaces (and a GET for one the
-// watch has not delivered yet), and the lists a reconciliation reads to
-// trace running Pods to their workloads.
+// watch has not delivered yet), and the lists a reconciliation reads: the
+// workload kinds, which are deployed while they exist (scaled to zero
+// too), and Pods, traced to their workloads.
 func ClusterRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
-		{APIGroups: []string{"apps"}, Resources: []string{"replicasets"}, Verbs: []string{"list"}},
+		{APIGroups: []string{""}, Resources: []string{"pods", "replicationcontrollers"}, Verbs: []string{"list"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets", "statefulsets", "daemonsets"}, Verbs: []string{"list"}},
 		{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: []string{"list"}},
 	}
 }
@@ -243,6 +264,11 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 	equivalent := admissionregistrationv1.Equivalent
 	noneOnDryRun := admissionregistrationv1.SideEffectClassNoneOnDryRun // the validating webhook records the inventory, never on dry runs
 	none := admissionregistrationv1.SideEffectClassNone
+	// The inventory webhook only records deletions: an outage of the
+	// webhook must never block a delete, as Fail would; a deletion it
+	// misses is removed by the next reconciliation.
+	ignore := admissionregistrationv1.Ignore
+	inventoryTimeout := InventoryTimeoutSeconds
 	// Reinvoked when a later mutating webhook changes the object (a sidecar
 	// injector adding a container), so the images it adds are pinned too;
 	// pinned images are never re-pinned, so a second pass changes nothing else.
@@ -264,6 +290,10 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 				Name: "validate.safeguard.dev", ClientConfig: client(PathValidate), Rules: WorkloadResources(),
 				FailurePolicy: &fail, MatchPolicy: &equivalent, NamespaceSelector: selector, SideEffects: &noneOnDryRun,
 				TimeoutSeconds: &o.TimeoutSeconds, AdmissionReviewVersions: versions,
+			}, {
+				Name: "inventory.safeguard.dev", ClientConfig: client(PathValidate), Rules: InventoryResources(),
+				FailurePolicy: &ignore, MatchPolicy: &equivalent, NamespaceSelector: selector, SideEffects: &noneOnDryRun,
+				TimeoutSeconds: &inventoryTimeout, AdmissionReviewVersions: versions,
 			}},
 		},
 		&admissionregistrationv1.MutatingWebhookConfiguration{

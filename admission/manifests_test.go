@@ -144,7 +144,7 @@ func TestManifestsClusterAccess(t *testing.T) {
 	for _, r := range role.Rules {
 		rules = append(rules, fmt.Sprintf("%v %v %v", r.APIGroups, r.Resources, r.Verbs))
 	}
-	if got, want := strings.Join(rules, "; "), "[] [namespaces] [get list watch]; [] [pods] [list]; [apps] [replicasets] [list]; [batch] [jobs cronjobs] [list]"; got != want {
+	if got, want := strings.Join(rules, "; "), "[] [namespaces] [get list watch]; [] [pods replicationcontrollers] [list]; [apps] [deployments replicasets statefulsets daemonsets] [list]; [batch] [jobs cronjobs] [list]"; got != want {
 		t.Errorf("ClusterRole rules %s\nwant %s", got, want)
 	}
 	b := on["ClusterRoleBinding"].(*rbacv1.ClusterRoleBinding)
@@ -220,6 +220,52 @@ func TestManifestsAreValidObjects(t *testing.T) {
 		}
 		if *vw.ClientConfig.Service.Path != PathValidate || *mw.ClientConfig.Service.Path != PathMutate || vw.ClientConfig.Service.Namespace != ns {
 			t.Errorf("client config %+v %+v", vw.ClientConfig.Service, mw.ClientConfig.Service)
+		}
+		// The second validating webhook is told only of deletions, for the
+		// inventory: the same service, path, CA, namespaces and matching,
+		// but an outage never blocks a delete, and dry runs record nothing.
+		if len(v.Webhooks) != 2 || len(m.Webhooks) != 1 {
+			t.Fatalf("%d validating and %d mutating webhooks, want 2 and 1", len(v.Webhooks), len(m.Webhooks))
+		}
+		iw := v.Webhooks[1]
+		if iw.Name != "inventory.safeguard.dev" || *iw.FailurePolicy != admissionregistrationv1.Ignore ||
+			*iw.SideEffects != admissionregistrationv1.SideEffectClassNoneOnDryRun || *iw.MatchPolicy != admissionregistrationv1.Equivalent ||
+			*iw.TimeoutSeconds < 1 || *iw.TimeoutSeconds >= *vw.TimeoutSeconds ||
+			fmt.Sprint(iw.ClientConfig) != fmt.Sprint(vw.ClientConfig) || fmt.Sprint(iw.NamespaceSelector) != fmt.Sprint(vw.NamespaceSelector) ||
+			fmt.Sprint(iw.AdmissionReviewVersions) != fmt.Sprint(vw.AdmissionReviewVersions) {
+			t.Errorf("inventory webhook %+v", iw)
+		}
+		opsOf := func(rules []admissionregistrationv1.RuleWithOperations) (ops map[admissionregistrationv1.OperationType]bool, resources map[string]bool) {
+			ops, resources = map[admissionregistrationv1.OperationType]bool{}, map[string]bool{}
+			for _, r := range rules {
+				for _, op := range r.Operations {
+					ops[op] = true
+				}
+				for _, g := range r.APIGroups {
+					for _, res := range r.Resources {
+						resources[g+"/"+res] = true
+					}
+				}
+			}
+			return ops, resources
+		}
+		vOps, vRes := opsOf(vw.Rules)
+		iOps, iRes := opsOf(iw.Rules)
+		if fmt.Sprint(vOps) != "map[CREATE:true UPDATE:true]" || fmt.Sprint(iOps) != "map[DELETE:true]" {
+			t.Errorf("enforcing webhook operations %v (DELETE would be blocked by failurePolicy Fail), inventory webhook %v", vOps, iOps)
+		}
+		for r := range vRes {
+			if !iRes[r] && !strings.Contains(r, "/ephemeralcontainers") {
+				t.Errorf("the inventory webhook is not told when %s is deleted", r)
+			}
+		}
+		for r := range iRes {
+			if !vRes[r] || strings.Contains(r[strings.Index(r, "/")+1:], "/") {
+				t.Errorf("the inventory webhook is told of %s, not a workload the webhook records", r)
+			}
+		}
+		if !o.CertManager && !bytes.Equal(iw.ClientConfig.CABundle, ca) {
+			t.Error("caBundle not carried to the inventory webhook")
 		}
 		resources := fmt.Sprint(vw.Rules)
 		for _, r := range []string{"pods/ephemeralcontainers", "deployments", "cronjobs", "replicationcontrollers", "statefulsets", "daemonsets", "jobs", "replicasets"} {
@@ -336,6 +382,11 @@ func TestHelmChartMatchesManifests(t *testing.T) {
 		{ManifestOptions{CABundle: []byte(ca), Namespace: "guard", NoClusterAccess: true},
 			map[string]any{"certManager": map[string]any{"enabled": false}, "caBundle": ca, "clusterAccess": false},
 			[]string{"--set", "certManager.enabled=false", "--set-string", "caBundle=" + ca, "--set", "clusterAccess=false"}},
+		// The other settings: the enforcing webhooks follow failurePolicy and
+		// timeoutSeconds, the inventory webhook keeps Ignore and its own timeout.
+		{ManifestOptions{CertManager: true, Namespace: "guard", Name: "guard-hook", Image: "registry.example/safeguard:0.2.0", Replicas: 3, FailurePolicy: "Ignore", TimeoutSeconds: 15},
+			map[string]any{"name": "guard-hook", "image": "registry.example/safeguard:0.2.0", "replicas": 3, "failurePolicy": "Ignore", "timeoutSeconds": 15},
+			[]string{"--set", "name=guard-hook", "--set", "image=registry.example/safeguard:0.2.0", "--set", "replicas=3", "--set", "failurePolicy=Ignore", "--set", "timeoutSeconds=15"}},
 	} {
 		want, err := Manifests(c.opts)
 		if err != nil {

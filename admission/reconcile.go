@@ -8,12 +8,14 @@ import (
 	"github.com/safeguard-dev/safeguard/store"
 )
 
-// Cluster lists the top-level workloads that run in a cluster now.
-// admission/cluster implements it with client-go: it lists Pods and follows
-// each Pod's controller owner references to the top (Pod → ReplicaSet →
-// Deployment; Pod → Job → CronJob).
+// Cluster lists the top-level workloads deployed in a cluster now: those
+// that exist, whether or not a Pod of them runs (a Deployment scaled to
+// zero is still deployed), and those a running Pod traces to.
+// admission/cluster implements it with client-go: it lists the workload
+// kinds, and Pods followed up their controller owner references (Pod →
+// ReplicaSet → Deployment; Pod → Job → CronJob).
 type Cluster interface {
-	RunningWorkloads(ctx context.Context) ([]store.WorkloadKey, error)
+	DeployedWorkloads(ctx context.Context) ([]store.WorkloadKey, error)
 }
 
 // Retainer is the inventory side of a reconciliation.
@@ -26,15 +28,15 @@ type Retainer interface {
 // an empty cluster, and would wipe the inventory.
 var ErrEmptyListing = errors.New("the cluster listing returned no workloads; not removing the inventory")
 
-// Reconcile removes from the inventory the workloads of cluster that no
-// longer run, and returns how many it removed.
+// Reconcile removes from the inventory the workloads of cluster that are
+// no longer deployed, and returns how many it removed.
 func Reconcile(ctx context.Context, cluster string, c Cluster, r Retainer) (int, error) {
-	running, err := c.RunningWorkloads(ctx)
+	deployed, err := c.DeployedWorkloads(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("reconcile %q: list workloads: %w", cluster, err)
 	}
-	if len(running) == 0 {
+	if len(deployed) == 0 {
 		return 0, fmt.Errorf("reconcile %q: %w", cluster, ErrEmptyListing)
 	}
-	return r.RetainWorkloads(ctx, cluster, running)
+	return r.RetainWorkloads(ctx, cluster, deployed)
 }

@@ -231,8 +231,8 @@ func (w *Webhook) answer(ctx context.Context, rv review, mutate bool) *admission
 	kind := req.Kind.Kind
 	switch req.Operation {
 	case admissionv1.Delete:
-		w.forget(ctx, req, mutate)
-		return allow()
+		w.forget(ctx, req, rv.oldObject(), mutate)
+		return allow() // whatever the store says: a delete is never the webhook's to refuse
 	case admissionv1.Connect:
 		return allow() // carries no workload to check
 	case admissionv1.Create, admissionv1.Update:
@@ -610,9 +610,12 @@ func (w *Webhook) record(ctx context.Context, req *admissionv1.AdmissionRequest,
 	}
 }
 
-// forget removes a deleted top-level workload from the inventory.
-func (w *Webhook) forget(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) {
-	if w.inventory == nil || mutate || req.Name == "" || (req.DryRun != nil && *req.DryRun) {
+// forget removes a deleted top-level workload from the inventory. The
+// object a controller owns (a ReplicaSet's Pod) was never recorded, and
+// such deletions are most of them: they cost no store write. One recorded
+// before a controller adopted it is removed by the next reconciliation.
+func (w *Webhook) forget(ctx context.Context, req *admissionv1.AdmissionRequest, old []byte, mutate bool) {
+	if w.inventory == nil || mutate || req.Name == "" || (req.DryRun != nil && *req.DryRun) || controlled(old) {
 		return
 	}
 	key := store.WorkloadKey{Cluster: w.cfg.Cluster, Namespace: req.Namespace, Kind: req.Kind.Kind, Name: req.Name}
@@ -620,4 +623,22 @@ func (w *Webhook) forget(ctx context.Context, req *admissionv1.AdmissionRequest,
 	if err := w.inventory.DeleteWorkload(ctx, key); err != nil {
 		w.log.Error("admission: forget deployment", "namespace", req.Namespace, "kind", req.Kind.Kind, "name", req.Name, "err", err)
 	}
+}
+
+// controlled reports whether a raw object names a controller owner. An
+// object that cannot be read counts as not owned, so its workload is
+// forgotten rather than kept.
+func controlled(raw []byte) bool {
+	if len(raw) == 0 {
+		return false
+	}
+	var obj struct {
+		Metadata *objectMeta `json:"metadata"`
+	}
+	if json.Unmarshal(raw, &obj) != nil {
+		return false
+	}
+	var wl workload
+	wl.setMeta(obj.Metadata)
+	return wl.Owned
 }

@@ -20,7 +20,7 @@ func TestClusterRoleMatchesTheCalls(t *testing.T) {
 	if _, err := ns.NamespaceLabels(context.Background(), "created-a-moment-ago"); err != nil { // get
 		t.Fatal(err)
 	}
-	if _, err := New(client).RunningWorkloads(context.Background()); err != nil { // the reconciliation's lists
+	if _, err := New(client).DeployedWorkloads(context.Background()); err != nil { // the reconciliation's lists
 		t.Fatal(err)
 	}
 	used := map[string]bool{}

@@ -11,9 +11,9 @@ import (
 )
 
 // RecentGrace keeps a workload recorded this shortly before a listing
-// although the listing shows no Pod of it: admission records a Deployment
-// before the API server stores it, and its ReplicaSet and Pods come
-// after, so a listing taken in between cannot see it.
+// although the listing does not show it: admission records a Deployment
+// (or a bare Pod) before the API server stores it, so a listing taken in
+// between cannot see it.
 const RecentGrace = 5 * time.Minute
 
 // Inventory is the store side of a scheduled reconciliation.

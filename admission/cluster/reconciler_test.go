@@ -64,13 +64,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// The fake clientset is the cluster, the store is real: a Deployment whose
-// Pods are gone leaves the inventory on the loop's next tick; one recorded
-// a moment ago (its Pods not created yet) stays; an empty listing removes
-// nothing.
+// The fake clientset is the cluster, the store is real: a Deployment
+// scaled to zero (its Pods gone) stays in the inventory tick after tick,
+// since scaling it up again is no admission; once deleted it leaves on the
+// loop's next tick; one recorded a moment ago (not stored by the API server
+// yet) stays; an empty listing removes nothing.
 func TestReconcilerLoop(t *testing.T) {
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	client := fake.NewClientset(
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}},
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "old"}},
 		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-5d9", OwnerReferences: owned("Deployment", "web")}},
 		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "old-7f1", OwnerReferences: owned("Deployment", "old")}},
 		pod("shop", "web-5d9-abc", "Running", owned("ReplicaSet", "web-5d9")),
@@ -79,7 +82,7 @@ func TestReconcilerLoop(t *testing.T) {
 	st := openStore(t)
 	putWorkload(t, st, "web", now.Add(-time.Hour))
 	putWorkload(t, st, "old", now.Add(-time.Hour))
-	putWorkload(t, st, "new", now.Add(-time.Minute)) // admitted a minute ago; no Pod yet
+	putWorkload(t, st, "new", now.Add(-time.Minute)) // admitted a minute ago; not stored yet
 	var logs syncBuffer
 	r := &Reconciler{Cluster: "eu-1", Lister: New(client), Inventory: st, Interval: 10 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: func() time.Time { return now }}
@@ -87,20 +90,33 @@ func TestReconcilerLoop(t *testing.T) {
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+	runs := func() int { return strings.Count(logs.String(), "inventory reconciled") }
 
-	waitFor(t, "a first reconciliation", func() bool { return strings.Contains(logs.String(), "inventory reconciled") })
+	waitFor(t, "a first reconciliation", func() bool { return runs() > 0 })
 	if got := workloads(t, st); got != "[new old web]" {
-		t.Fatalf("after the first run: %s, want everything (all running or recent)", got)
+		t.Fatalf("after the first run: %s, want everything (all deployed or recent)", got)
 	}
+	// Scaled to zero: its Pod goes, the Deployment stays.
 	if err := client.CoreV1().Pods("shop").Delete(ctx, "old-7f1-abc", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	after := runs()
+	waitFor(t, "two runs after the scale to zero", func() bool { return runs() >= after+2 })
+	if got := workloads(t, st); got != "[new old web]" {
+		t.Fatalf("after a scale to zero: %s, want [new old web]", got)
+	}
+	if err := client.AppsV1().Deployments("shop").Delete(ctx, "old", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "old removed", func() bool { return workloads(t, st) == "[new web]" })
 	waitFor(t, "the removal logged", func() bool { return strings.Contains(logs.String(), "removed=1 workloads=[shop/Deployment/old]") })
 
-	// No Pod at all: a listing that is far more often missing RBAC than an
-	// empty cluster. Nothing is removed, tick after tick.
+	// Nothing deployed at all: a listing that is far more often missing
+	// RBAC than an empty cluster. Nothing is removed, tick after tick.
 	if err := client.CoreV1().Pods("shop").Delete(ctx, "web-5d9-abc", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.AppsV1().Deployments("shop").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the empty listing refused twice", func() bool { return strings.Count(logs.String(), "inventory reconciliation skipped") >= 2 })

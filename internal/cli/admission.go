@@ -211,7 +211,8 @@ to put in the webhook configurations (or pass to 'admission manifests
 With a kubernetes block in --config ({in_cluster: true} or {kubeconfig:
 FILE}), serve watches namespace labels (environment_label, the policy's
 context.labels) and reconciles the deployment inventory against the
-running Pods every reconcile_interval (default 10m, 0: never).`,
+workloads that exist (scaled to zero too) and the Pods that run, every
+reconcile_interval (default 10m, 0: never).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (selfSigned != "") == (certFile != "" || keyFile != "") || (selfSigned == "" && (certFile == "" || keyFile == "")) {

@@ -29,10 +29,11 @@ import (
 // watch-list streams are refused, as by a server without them, so the
 // informer lists.
 type fakeAPIServer struct {
-	namespaces map[string]map[string]string
-	pods       []corev1.Pod
-	rs         []appsv1.ReplicaSet
-	stop       chan struct{}
+	namespaces  map[string]map[string]string
+	pods        []corev1.Pod
+	rs          []appsv1.ReplicaSet
+	deployments []appsv1.Deployment
+	stop        chan struct{}
 
 	mu       sync.Mutex
 	requests []string
@@ -82,6 +83,14 @@ func (f *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusOK, corev1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}, ListMeta: list, Items: f.pods})
 	case p == "/apis/apps/v1/replicasets":
 		reply(http.StatusOK, appsv1.ReplicaSetList{TypeMeta: metav1.TypeMeta{Kind: "ReplicaSetList", APIVersion: "apps/v1"}, ListMeta: list, Items: f.rs})
+	case p == "/apis/apps/v1/deployments":
+		reply(http.StatusOK, appsv1.DeploymentList{TypeMeta: metav1.TypeMeta{Kind: "DeploymentList", APIVersion: "apps/v1"}, ListMeta: list, Items: f.deployments})
+	case p == "/apis/apps/v1/statefulsets":
+		reply(http.StatusOK, appsv1.StatefulSetList{TypeMeta: metav1.TypeMeta{Kind: "StatefulSetList", APIVersion: "apps/v1"}, ListMeta: list})
+	case p == "/apis/apps/v1/daemonsets":
+		reply(http.StatusOK, appsv1.DaemonSetList{TypeMeta: metav1.TypeMeta{Kind: "DaemonSetList", APIVersion: "apps/v1"}, ListMeta: list})
+	case p == "/api/v1/replicationcontrollers":
+		reply(http.StatusOK, corev1.ReplicationControllerList{TypeMeta: metav1.TypeMeta{Kind: "ReplicationControllerList", APIVersion: "v1"}, ListMeta: list})
 	case p == "/apis/batch/v1/jobs":
 		reply(http.StatusOK, batchv1.JobList{TypeMeta: metav1.TypeMeta{Kind: "JobList", APIVersion: "batch/v1"}, ListMeta: list})
 	case p == "/apis/batch/v1/cronjobs":
@@ -121,8 +130,9 @@ func writeKubeconfig(t testing.TB, dir, server string) {
 // `admission serve` with a kubernetes block, against an API server over
 // HTTP and the real gate: a namespace's environment label scopes the
 // production-only signer rule, its other labels reach the policy's
-// context.labels, and the reconciliation at start removes a workload no
-// Pod runs while keeping the one just admitted.
+// context.labels, and the reconciliation at start removes a workload that
+// no longer exists while keeping the one just admitted and one scaled to
+// zero.
 func TestAdmissionServeWithCluster(t *testing.T) {
 	gw := newGateWorld(t)
 	w := gw.w
@@ -146,22 +156,26 @@ func TestAdmissionServeWithCluster(t *testing.T) {
 			"payments": {"pci": "true"},
 			"dev":      {"team": "web"},
 		},
-		rs:   []appsv1.ReplicaSet{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-5d9", OwnerReferences: controller("Deployment", "web")}}},
-		pods: []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-5d9-x", OwnerReferences: controller("ReplicaSet", "web-5d9")}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}},
-		stop: make(chan struct{}),
+		rs: []appsv1.ReplicaSet{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-5d9", OwnerReferences: controller("Deployment", "web")}}},
+		// idle is scaled to zero: no Pod, but deployed.
+		deployments: []appsv1.Deployment{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}}, {ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "idle"}}},
+		pods:        []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-5d9-x", OwnerReferences: controller("ReplicaSet", "web-5d9")}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}},
+		stop:        make(chan struct{}),
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(func() { close(api.stop); srv.Close() })
 
-	// A workload recorded an hour ago that no Pod runs any more.
+	// Workloads recorded an hour ago: gone was deleted since, idle scaled to zero.
 	st, err := sqlite.Open(context.Background(), gw.db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.PutWorkload(context.Background(), store.Workload{WorkloadKey: store.WorkloadKey{Cluster: "e2e", Namespace: "shop", Kind: "Deployment", Name: "gone"},
-		At: fixedNow.Add(-time.Hour), Containers: []store.DeployedContainer{{Name: "c0", Path: "spec.template.spec.containers[0]", Image: "x:1"}}}); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"gone", "idle"} {
+		if err := st.PutWorkload(context.Background(), store.Workload{WorkloadKey: store.WorkloadKey{Cluster: "e2e", Namespace: "shop", Kind: "Deployment", Name: name},
+			At: fixedNow.Add(-time.Hour), Containers: []store.DeployedContainer{{Name: "c0", Path: "spec.template.spec.containers[0]", Image: "x:1"}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	dir := t.TempDir()
@@ -200,15 +214,20 @@ func TestAdmissionServeWithCluster(t *testing.T) {
 		t.Errorf("%d namespace GETs for namespaces the informer listed", n)
 	}
 
-	// The reconciliation ran at start: gone (no Pod) is removed; web,
-	// admitted just now and running, stays with its environment.
+	// The reconciliation ran at start: gone (deleted) is removed; web,
+	// admitted just now and running, stays with its environment; idle,
+	// scaled to zero, stays.
 	waitFor(t, "the reconciliation removing gone", func() bool {
 		ds, err := st.Deployments(context.Background(), store.DeploymentFilter{Cluster: "e2e", Workload: "gone"})
 		return err == nil && len(ds) == 0
 	})
 	deps, err := st.Deployments(context.Background(), store.DeploymentFilter{Cluster: "e2e"})
-	if err != nil || len(deps) != 1 || deps[0].Workload != "web" || deps[0].Environment != "production" {
-		t.Errorf("inventory %+v %v, want shop/web in production", deps, err)
+	envs := map[string]string{}
+	for _, d := range deps {
+		envs[d.Workload] = d.Environment
+	}
+	if err != nil || len(deps) != 2 || len(envs) != 2 || envs["web"] != "production" || envs["idle"] != "" {
+		t.Errorf("inventory %+v %v, want shop/web in production and shop/idle", deps, err)
 	}
 	if api.served("GET /api/v1/pods") == 0 {
 		t.Error("the reconciliation never listed Pods")
