@@ -162,7 +162,7 @@ func (e *env) printDemoSummary(ctx context.Context, st *sqlite.Store, first, sec
 		fmt.Fprintf(e.stdout, "  KEV %s %s %s (%s) in %s\n", f.Package.Name, f.Package.Version, f.AdvisoryID, firstCVE(f), f.Image)
 	}
 	if kev > shown {
-		fmt.Fprintf(e.stdout, "  … and %d more (GET /api/v1/findings?kev=true)\n", kev-shown)
+		fmt.Fprintf(e.stdout, "  … and %d more KEV findings\n", kev-shown)
 	}
 	for _, ev := range evs {
 		fmt.Fprintf(e.stdout, "moved tag: %s:%s %s → %s\n", ev.Repository, ev.Tag, shortDigest(ev.OldDigest), shortDigest(ev.Digest))
