@@ -39,8 +39,8 @@ type serveOptions struct {
 	admissionListen, admissionCert, admissionKey, admissionSelfSigned, admissionConfig string
 }
 
-// checkServeFiles reads the policy, trust policy and admission config (and
-// checks its kubeconfig) before the store is opened: bad input exits 2
+// checkServeFiles reads the policy, trust policy, webhook certificate and
+// admission config (and checks its kubeconfig) before the store is opened: bad input exits 2
 // and writes nothing.
 func (e *env) checkServeFiles(o serveOptions) error {
 	if o.policy != "" {
@@ -51,6 +51,18 @@ func (e *env) checkServeFiles(o serveOptions) error {
 	if o.trustPolicy != "" {
 		if _, _, err := loadChecker(o.trustPolicy, nil, e.now); err != nil {
 			return usageError{err}
+		}
+	}
+	// The webhook's pair is loaded again when the webhook starts; here it
+	// is only read, so a missing or broken one writes no store.
+	if o.admissionCert != "" {
+		if _, err := admission.LoadCertFiles(o.admissionCert, o.admissionKey, nil); err != nil {
+			return usageError{err}
+		}
+	}
+	if o.admissionSelfSigned != "" {
+		if fi, err := os.Stat(o.admissionSelfSigned); err == nil && !fi.IsDir() {
+			return usageError{fmt.Errorf("--admission-self-signed %s is not a directory", o.admissionSelfSigned)}
 		}
 	}
 	if o.admissionConfig != "" {
