@@ -60,6 +60,13 @@ func (e *env) checkServeFiles(o serveOptions) error {
 			return usageError{err}
 		}
 	}
+	// The webhook listens after the store is opened (serve starts it);
+	// an address that cannot be one is refused now.
+	if o.admissionListen != "" {
+		if _, err := net.ResolveTCPAddr("tcp", o.admissionListen); err != nil {
+			return usageError{fmt.Errorf("--admission-listen %s: %w", o.admissionListen, err)}
+		}
+	}
 	if o.admissionSelfSigned != "" {
 		if fi, err := os.Stat(o.admissionSelfSigned); err == nil && !fi.IsDir() {
 			return usageError{fmt.Errorf("--admission-self-signed %s is not a directory", o.admissionSelfSigned)}
@@ -149,15 +156,17 @@ with /healthz, /readyz and /metrics.`,
 			if err := e.checkServeFiles(o); err != nil {
 				return err
 			}
-			st, err := openStore(cmd.Context(), o.db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+			// Listen first: an address that cannot be served writes no store.
 			ln, err := net.Listen("tcp", o.listen)
 			if err != nil {
 				return fmt.Errorf("listen %s: %w", o.listen, err)
 			}
+			st, err := openStore(cmd.Context(), o.db)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			defer st.Close()
 			return e.serve(cmd.Context(), st, cfg, o, ln, nil)
 		},
 	}

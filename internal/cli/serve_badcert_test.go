@@ -31,6 +31,7 @@ func TestServeBadWebhookCertWritesNothing(t *testing.T) {
 		{"missing cert and key", []string{"--admission-cert", filepath.Join(dir, "none.crt"), "--admission-key", filepath.Join(dir, "none.key")}, "none.crt"},
 		{"cert and key not PEM", []string{"--admission-cert", notPEM, "--admission-key", notPEM}, "cert.pem"},
 		{"self-signed dir is a file", []string{"--admission-self-signed", notPEM}, "cert.pem"},
+		{"bad webhook address", []string{"--admission-self-signed", filepath.Join(dir, "certs"), "--admission-listen", "127.0.0.1:99999"}, "127.0.0.1:99999"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "new", "s.db")
@@ -44,5 +45,22 @@ func TestServeBadWebhookCertWritesNothing(t *testing.T) {
 				t.Errorf("the store was created before the input was checked (%v)", err)
 			}
 		})
+	}
+}
+
+// A --listen address that cannot be listened on exits 2 with no store.
+func TestServeBadListenWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	regs := filepath.Join(dir, "registries.yaml")
+	if err := os.WriteFile(regs, []byte("registries: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "new", "s.db")
+	code, _, errOut := run(t, "serve", "--config", regs, "--db", db, "--listen", "127.0.0.1:99999", "--no-kev", "--no-epss")
+	if code != ExitError || !strings.Contains(errOut, "127.0.0.1:99999") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Dir(db)); !os.IsNotExist(err) {
+		t.Errorf("the store was created before the address was checked (%v)", err)
 	}
 }
