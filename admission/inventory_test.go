@@ -272,3 +272,44 @@ func TestInventoryCoalescesIdenticalWrites(t *testing.T) {
 		t.Fatalf("%d writes after the image changed, want 3", inv.puts)
 	}
 }
+
+// An UPDATE of a workload being deleted (the garbage collector removing
+// its foregroundDeletion or orphan finalizer, after the DELETE the
+// inventory webhook was told of) does not record it again: the object is
+// on its way out, and no DELETE follows to forget it.
+func TestInventoryUpdateOfDeletedWorkloadNotRecorded(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w, err := New(Options{Evaluator: corpusGate(), Config: Config{Cluster: "eu-1"}, Inventory: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{"01_deployment.json", "28_deleted_deployment_updated.json", "29_deleted_deployment_update_for_delete.json"} {
+		if file != "01_deployment.json" {
+			del := []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"d-1","kind":{"group":"apps","version":"v1","kind":"Deployment"},
+				"namespace":"test-connaisseur","name":"charlie-deployment","operation":"DELETE","oldObject":null}}`)
+			if out, err := w.Review(ctx, del, false); err != nil || !out.Response.Allowed {
+				t.Fatalf("DELETE: %v %+v", err, out)
+			}
+		}
+		body, err := os.ReadFile(filepath.Join("testdata", "connaisseur", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := w.Review(ctx, body, false)
+		if err != nil || !out.Response.Allowed {
+			t.Fatalf("%s: %v %+v", file, err, out)
+		}
+		ds, err := st.Deployments(ctx, store.DeploymentFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 1, false: 0}[file == "01_deployment.json"]; len(ds) != want {
+			t.Errorf("after %s: %d rows, want %d", file, len(ds), want)
+		}
+	}
+}

@@ -577,9 +577,10 @@ func pinPatch(uses map[string]*use, order []string) []byte {
 
 // record writes an admitted top-level workload to the inventory. The
 // validating webhook records (it answers last, with pinned images); the
-// mutating one does not, and dry runs change nothing.
+// mutating one does not, dry runs change nothing, and an object being
+// deleted is not recorded again.
 func (w *Webhook) record(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool, wl workload, uses map[string]*use, env string) {
-	if w.inventory == nil || mutate || wl.Owned || (req.DryRun != nil && *req.DryRun) || wl.Name == "" {
+	if w.inventory == nil || mutate || wl.Owned || wl.Deleting || (req.DryRun != nil && *req.DryRun) || wl.Name == "" {
 		return
 	}
 	digests := map[string]string{}

@@ -29,7 +29,11 @@ type workload struct {
 	Kind, Name, Namespace string
 	// Owned is true when a controller owns the object (a ReplicaSet's Pod,
 	// a Deployment's ReplicaSet): the owner is the workload of record.
-	Owned      bool
+	Owned bool
+	// Deleting is true when the object carries a deletionTimestamp: the
+	// UPDATEs that remove its finalizers come after the DELETE that
+	// forgot it, and must not record it again.
+	Deleting   bool
 	Containers []container
 }
 
@@ -51,10 +55,13 @@ func podSpecPath(group, kind string) (path []string, ok bool) {
 }
 
 type objectMeta struct {
-	Name            string `json:"name"`
-	GenerateName    string `json:"generateName"`
-	Namespace       string `json:"namespace"`
-	OwnerReferences []struct {
+	Name         string `json:"name"`
+	GenerateName string `json:"generateName"`
+	Namespace    string `json:"namespace"`
+	// DeletionTimestamp is set once the object is being deleted (it waits
+	// for finalizers): any value counts, so it is kept raw.
+	DeletionTimestamp json.RawMessage `json:"deletionTimestamp"`
+	OwnerReferences   []struct {
 		Controller *bool `json:"controller"`
 	} `json:"ownerReferences"`
 }
@@ -146,6 +153,7 @@ func (w *workload) setMeta(meta *objectMeta) {
 		return
 	}
 	w.Name, w.Namespace = meta.Name, meta.Namespace
+	w.Deleting = len(meta.DeletionTimestamp) > 0 && string(meta.DeletionTimestamp) != "null"
 	if w.Name == "" {
 		w.Name = meta.GenerateName
 	}

@@ -39,8 +39,8 @@ type serveOptions struct {
 	admissionListen, admissionCert, admissionKey, admissionSelfSigned, admissionConfig string
 }
 
-// checkServeFiles reads the policy, trust policy and admission config (and
-// checks its kubeconfig) before the store is opened: bad input exits 2
+// checkServeFiles reads the policy, trust policy, webhook certificate and
+// admission config (and checks its kubeconfig) before the store is opened: bad input exits 2
 // and writes nothing.
 func (e *env) checkServeFiles(o serveOptions) error {
 	if o.policy != "" {
@@ -51,6 +51,25 @@ func (e *env) checkServeFiles(o serveOptions) error {
 	if o.trustPolicy != "" {
 		if _, _, err := loadChecker(o.trustPolicy, nil, e.now); err != nil {
 			return usageError{err}
+		}
+	}
+	// The webhook's pair is loaded again when the webhook starts; here it
+	// is only read, so a missing or broken one writes no store.
+	if o.admissionCert != "" {
+		if _, err := admission.LoadCertFiles(o.admissionCert, o.admissionKey, nil); err != nil {
+			return usageError{err}
+		}
+	}
+	// The webhook listens after the store is opened (serve starts it);
+	// an address that cannot be one is refused now.
+	if o.admissionListen != "" {
+		if _, err := net.ResolveTCPAddr("tcp", o.admissionListen); err != nil {
+			return usageError{fmt.Errorf("--admission-listen %s: %w", o.admissionListen, err)}
+		}
+	}
+	if o.admissionSelfSigned != "" {
+		if fi, err := os.Stat(o.admissionSelfSigned); err == nil && !fi.IsDir() {
+			return usageError{fmt.Errorf("--admission-self-signed %s is not a directory", o.admissionSelfSigned)}
 		}
 	}
 	if o.admissionConfig != "" {
@@ -137,15 +156,17 @@ with /healthz, /readyz and /metrics.`,
 			if err := e.checkServeFiles(o); err != nil {
 				return err
 			}
-			st, err := openStore(cmd.Context(), o.db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+			// Listen first: an address that cannot be served writes no store.
 			ln, err := net.Listen("tcp", o.listen)
 			if err != nil {
 				return fmt.Errorf("listen %s: %w", o.listen, err)
 			}
+			st, err := openStore(cmd.Context(), o.db)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			defer st.Close()
 			return e.serve(cmd.Context(), st, cfg, o, ln, nil)
 		},
 	}
