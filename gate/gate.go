@@ -256,15 +256,33 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 			ctx, cancel = context.WithDeadline(ctx, start.Add(g.o.Budget))
 			defer cancel()
 			var f *flight
-			if f, e = g.join(ctx, key); f != nil {
+			var inc *Decision
+			if f, e, inc = g.join(ctx, key); f != nil {
 				// This call evaluates; the same questions asked meanwhile
 				// wait for its answer instead of repeating the work. Landed
 				// even if the evaluation panics (net/http recovers it), or
 				// the question would stay in flight for ever.
 				var mine *memoEntry
-				defer func() { g.land(key, f, mine) }()
 				var d Decision
+				landed := false
+				defer func() {
+					if !landed {
+						g.land(key, f, nil, nil) // a panic: the waiters try themselves
+					}
+				}()
 				d, mine = g.evaluate(ctx, reference, in, key, start, now)
+				g.land(key, f, mine, &d)
+				landed = true
+				return d
+			}
+			if inc != nil {
+				// The evaluation waited for could not finish (a registry
+				// down, out of time): its answer, not one retry per waiter
+				// against a registry that is struggling. Not reused later.
+				d := *inc
+				d.EvaluatedAt = now.UTC()
+				d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+				g.log(context.WithoutCancel(ctx), d, in, nil)
 				return d
 			}
 		}
@@ -342,13 +360,14 @@ func (g *Gate) evaluate(ctx context.Context, reference string, in Input, key str
 type flight struct {
 	done chan struct{}
 	e    *memoEntry // the answer, nil if it was incomplete
+	inc  *Decision  // the incomplete answer, for those who waited for it
 }
 
 // join returns the answer of an evaluation of key in flight (waiting for
 // it until ctx, which carries the call's budget, ends), or makes the
 // caller the one that evaluates: f is then not nil and the caller must
 // land it.
-func (g *Gate) join(ctx context.Context, key string) (f *flight, e *memoEntry) {
+func (g *Gate) join(ctx context.Context, key string) (f *flight, e *memoEntry, inc *Decision) {
 	g.mu.Lock()
 	other := g.inflight[key]
 	if other == nil {
@@ -357,20 +376,27 @@ func (g *Gate) join(ctx context.Context, key string) (f *flight, e *memoEntry) {
 	}
 	g.mu.Unlock()
 	if other == nil {
-		return f, nil
+		return f, nil, nil
 	}
 	select {
 	case <-other.done:
-		return nil, other.e // nil: incomplete, so this call tries itself
+		return nil, other.e, other.inc // both nil: it panicked, so this call tries itself
 	case <-ctx.Done():
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // land publishes the evaluation's answer (memoised by then) to those
 // waiting.
-func (g *Gate) land(key string, f *flight, e *memoEntry) {
+func (g *Gate) land(key string, f *flight, e *memoEntry, d *Decision) {
 	f.e = e
+	// Shared unless it ran out of time: a waiter that asked later (or whose
+	// caller did not cancel) may still have budget to finish.
+	if e == nil && d != nil && d.Incomplete != "" && d.Incomplete != IncompleteBudget {
+		c := *d
+		c.Violations = slices.Clip(c.Violations)
+		f.inc = &c
+	}
 	g.mu.Lock()
 	if g.inflight[key] == f {
 		delete(g.inflight, key)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -350,4 +352,45 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// Callers waiting for an evaluation that comes back incomplete (the
+// registry answers 503) share its answer: one evaluation's requests reach
+// the struggling registry, not one per waiter.
+func TestWaitersShareAnIncompleteAnswer(t *testing.T) {
+	var requests atomic.Int64
+	sick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		time.Sleep(100 * time.Millisecond) // slow as well: the waiters join while it answers
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	}))
+	defer sick.Close()
+	ref := strings.TrimPrefix(sick.URL, "http://") + "/acme/app:1.0"
+	fx := setup(t, testPolicy, func(o *gate.Options) {
+		o.FactsTTL, o.Budget = time.Hour, 30*time.Second
+		st := o.Store.(*sqlite.Store)
+		o.Source = &gate.Registries{Insecure: true, Crawler: &registry.Crawler{Inventory: st, SBOMs: gatetest.Sink{St: st},
+			Retry: registry.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond}}}
+	})
+	ctx := context.Background()
+	if d := fx.g.Evaluate(ctx, ref, gate.Input{}); d.Incomplete != gate.IncompleteUnreachable {
+		t.Fatalf("alone: %+v", d)
+	}
+	alone := requests.Swap(0)
+	const waiters = 8
+	var wg sync.WaitGroup
+	ds := make([]gate.Decision, waiters)
+	for i := range waiters {
+		wg.Add(1)
+		go func() { defer wg.Done(); ds[i] = fx.g.Evaluate(ctx, ref, gate.Input{}) }()
+	}
+	wg.Wait()
+	for i, d := range ds {
+		if d.Verdict != gate.Deny || d.Incomplete != gate.IncompleteUnreachable {
+			t.Errorf("caller %d: %+v", i, d)
+		}
+	}
+	if n := requests.Load(); n > 2*alone {
+		t.Errorf("%d callers sent %d requests; one evaluation sends %d", waiters, n, alone)
+	}
 }
