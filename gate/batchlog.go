@@ -44,15 +44,12 @@ type BatchLog struct {
 }
 
 // pendingRow is a record, or a decision whose record (and JSON detail) is
-// built by the writer, off the request path.
+// built by the writer, off the request path; rec then holds only what
+// coalescing counts (source, repeats, last_at, the slowest latency).
 type pendingRow struct {
 	rec      store.DecisionRecord
 	decision *Decision
 	in       Input
-	source   string
-	repeats  int
-	lastAt   time.Time
-	latency  float64
 }
 
 // Batching limits: pending rows are written every logWindow, or at once
@@ -88,7 +85,7 @@ func (b *BatchLog) PutDecision(ctx context.Context, d store.DecisionRecord) (int
 // decide queues a gate decision. Decisions reused from one evaluation
 // (same) within a window share a row.
 func (b *BatchLog) decide(d Decision, in Input, source string, same *memoEntry) {
-	b.add(pendingRow{decision: &d, in: in, source: source, repeats: 1, lastAt: d.EvaluatedAt, latency: d.LatencyMS}, same)
+	b.add(pendingRow{decision: &d, in: in, rec: store.DecisionRecord{Source: source, Repeats: 1, LastAt: d.EvaluatedAt, LatencyMS: d.LatencyMS}}, same)
 }
 
 func (b *BatchLog) add(r pendingRow, same *memoEntry) {
@@ -96,12 +93,12 @@ func (b *BatchLog) add(r pendingRow, same *memoEntry) {
 	defer b.mu.Unlock()
 	if same != nil {
 		if i, ok := b.index[same]; ok {
-			p := &b.pending[i]
-			p.repeats++
-			if r.lastAt.After(p.lastAt) {
-				p.lastAt = r.lastAt
+			p := &b.pending[i].rec
+			p.Repeats++
+			if r.rec.LastAt.After(p.LastAt) {
+				p.LastAt = r.rec.LastAt
 			}
-			p.latency = max(p.latency, r.latency)
+			p.LatencyMS = max(p.LatencyMS, r.rec.LatencyMS)
 			return
 		}
 	}
@@ -177,12 +174,12 @@ func (b *BatchLog) flush() {
 			recs = append(recs, r.rec)
 			continue
 		}
-		rec, err := record(*r.decision, r.in, r.source)
+		rec, err := record(*r.decision, r.in, r.rec.Source)
 		if err != nil {
 			b.logger.Error("decision log", "reference", r.decision.Reference, "err", err)
 			continue
 		}
-		rec.Repeats, rec.LastAt, rec.LatencyMS = r.repeats, r.lastAt, r.latency
+		rec.Repeats, rec.LastAt, rec.LatencyMS = r.rec.Repeats, r.rec.LastAt, r.rec.LatencyMS
 		recs = append(recs, rec)
 	}
 	var err error

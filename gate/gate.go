@@ -247,62 +247,49 @@ func (g *Gate) Evaluate(ctx context.Context, reference string, in Input) Decisio
 	var key string
 	if g.o.FactsTTL > 0 {
 		key = memoKey(reference, in)
-		e := g.memoised(key, start, now)
-		if e == nil {
-			// One budget for the call: time spent waiting for the same
-			// question in flight is spent from it, so a waiter whose
-			// evaluation ran out of time does not start a budget anew.
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, start.Add(g.o.Budget))
-			defer cancel()
-			var f *flight
-			var inc *Decision
-			if f, e, inc = g.join(ctx, key); f != nil {
-				// This call evaluates; the same questions asked meanwhile
-				// wait for its answer instead of repeating the work. Landed
-				// even if the evaluation panics (net/http recovers it), or
-				// the question would stay in flight for ever.
-				var mine *memoEntry
-				var d Decision
-				landed := false
-				defer func() {
-					if !landed {
-						g.land(key, f, nil, nil) // a panic: the waiters try themselves
-					}
-				}()
-				d, mine = g.evaluate(ctx, reference, in, key, start, now)
-				g.land(key, f, mine, &d)
-				landed = true
-				return d
-			}
-			if inc != nil {
-				// The evaluation waited for could not finish (a registry
-				// down, out of time): its answer, not one retry per waiter
-				// against a registry that is struggling. Not reused later.
-				d := *inc
-				d.EvaluatedAt = now.UTC()
-				d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
-				g.log(context.WithoutCancel(ctx), d, in, nil)
-				return d
-			}
+		if e := g.memoised(key, start, now); e != nil {
+			return g.again(ctx, e.d, in, e, start, now)
 		}
-		if e != nil {
-			return g.reused(ctx, e, in, start, now)
+	}
+	// One budget for the call: time spent waiting for the same question in
+	// flight is spent from it, so a waiter whose evaluation ran out of time
+	// does not start a budget anew.
+	ctx, cancel := context.WithDeadline(ctx, start.Add(g.o.Budget))
+	defer cancel()
+	if key != "" {
+		f, e, inc := g.join(ctx, key)
+		switch {
+		case f != nil:
+			// This call evaluates; the same questions asked meanwhile wait
+			// for its answer instead of repeating the work. Landed even if
+			// the evaluation panics (net/http recovers it), or the question
+			// would stay in flight for ever.
+			var mine *memoEntry
+			var answer *Decision // nil after a panic: the waiters try themselves
+			defer func() { g.land(key, f, mine, answer) }()
+			d, m := g.evaluate(ctx, reference, in, key, start, now)
+			mine, answer = m, &d
+			return d
+		case e != nil:
+			return g.again(ctx, e.d, in, e, start, now)
+		case inc != nil:
+			// The evaluation waited for could not finish (a registry down):
+			// its answer, not one retry per waiter against a registry that
+			// is struggling. Not reused later.
+			return g.again(ctx, *inc, in, nil, start, now)
 		}
 	}
 	d, _ := g.evaluate(ctx, reference, in, key, start, now)
 	return d
 }
 
-// evaluate makes a decision, memoised under key (when not empty and the
-// decision is complete), and logs it.
+// evaluate makes a decision within ctx's budget, memoised under key (when
+// not empty and the decision is complete), and logs it.
 func (g *Gate) evaluate(ctx context.Context, reference string, in Input, key string, start, now time.Time) (Decision, *memoEntry) {
 	d := Decision{Reference: reference, Verdict: Allow, Violations: []Violation{}, PolicyHash: g.o.Policy.Hash(), EvaluatedAt: now.UTC()}
 	g.mu.Lock()
 	epoch := g.epoch
 	g.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, g.o.Budget)
-	defer cancel()
 	// factsAt is when what decided was read from the store: a reused
 	// decision is never older than the facts TTL allows.
 	factsAt := start
@@ -418,12 +405,12 @@ func (g *Gate) Reuse(reference string, in Input) (d Decision, ok bool) {
 	if e == nil {
 		return Decision{}, false
 	}
-	return g.reused(context.Background(), e, in, start, now), true
+	return g.again(context.Background(), e.d, in, e, start, now), true
 }
 
-// reused is a memoised decision, made now.
-func (g *Gate) reused(ctx context.Context, e *memoEntry, in Input, start, now time.Time) Decision {
-	d := e.d
+// again gives an answer made by another evaluation (kept in e, or shared
+// in flight) as a decision made now, and logs it.
+func (g *Gate) again(ctx context.Context, d Decision, in Input, e *memoEntry, start, now time.Time) Decision {
 	d.EvaluatedAt = now.UTC()
 	d.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	g.log(context.WithoutCancel(ctx), d, in, e) // logged even if the budget ends now

@@ -410,20 +410,7 @@ func TestBatchLogStoresEveryDecision(t *testing.T) {
 func TestNoFeedsFailsClosed(t *testing.T) {
 	for _, mode := range []string{gate.FailClosed, gate.FailOpen} {
 		w := gatetest.New(t)
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "empty.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		p, err := policy.Parse([]byte("version: 1\nname: crit\nrules:\n  - {name: no-critical, type: vulnerabilities, with: {severity: critical}}\n"), t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := gate.New(gate.Options{Policy: p, Store: st, FailureMode: mode, Now: func() time.Time { return now },
-			Source: &gate.Registries{Crawler: &registry.Crawler{Inventory: st, SBOMs: gatetest.Sink{St: st}}, Insecure: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		g, _ := emptyStoreGate(t, func(o *gate.Options) { o.FailureMode = mode })
 		d := g.Evaluate(context.Background(), w.Refs["vulnerable"], gate.Input{})
 		want := gate.Deny
 		if mode == gate.FailOpen {
@@ -433,4 +420,29 @@ func TestNoFeedsFailsClosed(t *testing.T) {
 			t.Errorf("%s: %+v", mode, d)
 		}
 	}
+}
+
+// emptyStoreGate is a gate over a store that never imported a feed, with
+// a policy that reads findings and the loopback registries as its source.
+func emptyStoreGate(t *testing.T, opts ...func(*gate.Options)) (*gate.Gate, *sqlite.Store) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "empty.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p, err := policy.Parse([]byte("version: 1\nname: crit\nrules:\n  - {name: no-critical, type: vulnerabilities, with: {severity: critical}}\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := gate.Options{Policy: p, Store: st, Now: func() time.Time { return now },
+		Source: &gate.Registries{Crawler: &registry.Crawler{Inventory: st, SBOMs: gatetest.Sink{St: st}}, Insecure: true}}
+	for _, f := range opts {
+		f(&o)
+	}
+	g, err := gate.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, st
 }

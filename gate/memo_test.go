@@ -18,7 +18,6 @@ import (
 
 	"github.com/safeguard-dev/safeguard/gate"
 	"github.com/safeguard-dev/safeguard/gate/gatetest"
-	"github.com/safeguard-dev/safeguard/policy"
 	"github.com/safeguard-dev/safeguard/registry"
 	"github.com/safeguard-dev/safeguard/store"
 	"github.com/safeguard-dev/safeguard/store/sqlite"
@@ -113,20 +112,7 @@ waivers:
 // waiting for the TTL or an Invalidate.
 func TestIncompleteDecisionsAreNotReused(t *testing.T) {
 	w := gatetest.New(t)
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "empty.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	p, err := policy.Parse([]byte("version: 1\nname: crit\nrules:\n  - {name: no-critical, type: vulnerabilities, with: {severity: critical}}\n"), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := gate.New(gate.Options{Policy: p, Store: st, FactsTTL: time.Hour, Now: func() time.Time { return now },
-		Source: &gate.Registries{Crawler: &registry.Crawler{Inventory: st, SBOMs: gatetest.Sink{St: st}}, Insecure: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, st := emptyStoreGate(t, func(o *gate.Options) { o.FactsTTL = time.Hour })
 	ref := w.Pinned("signed-clean")
 	if d := g.Evaluate(context.Background(), ref, gate.Input{}); d.Incomplete != gate.IncompleteNoFeeds {
 		t.Fatalf("before any feed: %+v", d)

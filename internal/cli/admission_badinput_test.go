@@ -12,15 +12,8 @@ import (
 // one), not the self-signed pair.
 func TestAdmissionBadInputWritesNothing(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	const baseline = "../../examples/policy/baseline.yaml"
-	badKubeconfig := write("kc.yaml", "kubernetes: {kubeconfig: /nonexistent/kubeconfig}\n")
+	badKubeconfig := writeFile(t, dir, "kc.yaml", "kubernetes: {kubeconfig: /nonexistent/kubeconfig}\n")
 	review := "testdata/admission/01_deployment.json"
 	for _, c := range []struct {
 		name string
@@ -64,30 +57,31 @@ func TestAdmissionBadInputWritesNothing(t *testing.T) {
 	}
 }
 
-// The same for serve: its policy, trust policy and admission config are
-// read before the store is opened.
+// The same for serve: its policy, trust policy, admission config, webhook
+// certificate, listen addresses and retention are checked before the store
+// is opened.
 func TestServeBadInputWritesNothing(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	regs := write("registries.yaml", "registries: []\n")
+	regs := writeFile(t, dir, "registries.yaml", "registries: []\n")
 	const baseline = "../../examples/policy/baseline.yaml"
-	badKubeconfig := write("kc.yaml", "kubernetes: {kubeconfig: /nonexistent/kubeconfig}\n")
+	badKubeconfig := writeFile(t, dir, "kc.yaml", "kubernetes: {kubeconfig: /nonexistent/kubeconfig}\n")
+	notPEM := writeFile(t, dir, "cert.pem", "not a certificate\n")
+	webhook := []string{"--policy", baseline, "--admission-listen", "127.0.0.1:0"}
 	for _, c := range []struct {
 		name string
 		args []string
 		want string
 	}{
 		{"missing policy", []string{"--policy", filepath.Join(dir, "none.yaml")}, "none.yaml"},
-		{"bad policy", []string{"--policy", write("bad.yaml", "version: 1\nname: bad\nrules: [{type: nonsense}]\n")}, "nonsense"},
+		{"bad policy", []string{"--policy", writeFile(t, dir, "bad.yaml", "version: 1\nname: bad\nrules: [{type: nonsense}]\n")}, "nonsense"},
 		{"missing trust policy", []string{"--trust-policy", filepath.Join(dir, "trust.yaml")}, "trust.yaml"},
-		{"admission config with a missing kubeconfig", []string{"--policy", baseline, "--admission-listen", "127.0.0.1:0",
-			"--admission-self-signed", filepath.Join(dir, "certs"), "--admission-config", badKubeconfig}, "/nonexistent/kubeconfig"},
+		{"admission config with a missing kubeconfig", append(webhook, "--admission-self-signed", filepath.Join(dir, "certs"), "--admission-config", badKubeconfig), "/nonexistent/kubeconfig"},
+		{"missing cert and key", append(webhook, "--admission-cert", filepath.Join(dir, "none.crt"), "--admission-key", filepath.Join(dir, "none.key")), "none.crt"},
+		{"cert and key not PEM", append(webhook, "--admission-cert", notPEM, "--admission-key", notPEM), "cert.pem"},
+		{"self-signed dir is a file", append(webhook, "--admission-self-signed", notPEM), "cert.pem"},
+		{"bad webhook address", append(webhook, "--admission-self-signed", filepath.Join(dir, "certs"), "--admission-listen", "127.0.0.1:99999"), "127.0.0.1:99999"},
+		{"bad API address", []string{"--listen", "127.0.0.1:99999"}, "127.0.0.1:99999"},
+		{"negative retention", []string{"--decision-retention", "-1h"}, "--decision-retention -1h0m0s is negative"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "new", "s.db")

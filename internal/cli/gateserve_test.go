@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -118,21 +117,5 @@ func TestServePrunesOldDecisions(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestServeRefusesNegativeRetention(t *testing.T) {
-	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb, now: func() time.Time { return fixedNow }, getenv: func(string) string { return "" }}
-	dir := t.TempDir()
-	db, cfg := dir+"/never.db", dir+"/registries.yaml"
-	if err := os.WriteFile(cfg, []byte("registries: []\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if code := e.run(context.Background(), []string{"serve", "--config", cfg, "--db", db, "--decision-retention", "-1h"}); code != ExitError || !strings.Contains(errb.String(), "--decision-retention -1h0m0s is negative") {
-		t.Errorf("exit %d: %s", code, errb.String())
-	}
-	if _, err := os.Stat(db); err == nil {
-		t.Error("a refused serve created its store")
 	}
 }
